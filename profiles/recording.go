@@ -1,0 +1,91 @@
+package profiles
+
+// Recording is everything the tracer saw one service do during a trace run,
+// already attributed to that service's containers and classified. It is the
+// input of every emitter in this package.
+type Recording struct {
+	// Service is the compose service name.
+	Service string `json:"service"`
+	// Image is the image reference the service ran, and ImageID its content id.
+	Image   string `json:"image"`
+	ImageID string `json:"image_id"`
+	// Arch is the libseccomp name of the architecture the recording was made on
+	// ("amd64", "arm64"); syscall names are valid for it only.
+	Arch string `json:"arch"`
+	// Capabilities are the checks the workload itself made, one entry per capability.
+	Capabilities []CapabilityUse `json:"capabilities"`
+	// Noise are the checks that were seen but are not needs, with the reason.
+	Noise []NoiseUse `json:"noise"`
+	// Syscalls are the system calls the workload made (after the runtime's exec).
+	Syscalls []SyscallUse `json:"syscalls"`
+	// RuntimeSyscalls are system calls made only by the container runtime's
+	// setup inside the container; they are kept for the report.
+	RuntimeSyscalls []SyscallUse `json:"runtime_syscalls,omitempty"`
+	// Devices are the device nodes the workload opened or created.
+	Devices []DeviceUse `json:"devices"`
+}
+
+// ProgramCount says how often one program (its comm) did something.
+type ProgramCount struct {
+	Program string `json:"program"`
+	Count   uint64 `json:"count"`
+}
+
+// CapabilityUse is one capability the workload asked the kernel for.
+type CapabilityUse struct {
+	// Capability is the kernel name, e.g. "CAP_NET_ADMIN".
+	Capability string `json:"capability"`
+	// Granted and Denied count the checks by result in the trace run.
+	Granted uint64 `json:"granted"`
+	Denied  uint64 `json:"denied"`
+	// Programs lists who asked, sorted by program name.
+	Programs []ProgramCount `json:"programs"`
+	// Sites are symbolized kernel call sites (innermost caller of the check
+	// that is not capability plumbing), sorted, for the report.
+	Sites []string `json:"sites,omitempty"`
+}
+
+// NoiseClass names why a capability check is not a need.
+type NoiseClass string
+
+const (
+	// NoiseRuntimeSetup is a check made by the container runtime (runc/crun
+	// init) before it executed the entrypoint or an exec'd command.
+	NoiseRuntimeSetup NoiseClass = "runtime-setup"
+	// NoiseVMAccounting is the kernel's opportunistic CAP_SYS_ADMIN check in
+	// memory accounting (security_vm_enough_memory_mm) on fork and mmap.
+	NoiseVMAccounting NoiseClass = "vm-accounting"
+	// NoiseNoAudit is a check the kernel made with the no-audit option from
+	// another call site (ns_capable_noaudit, has_capability_noaudit …).
+	NoiseNoAudit NoiseClass = "no-audit"
+)
+
+// NoiseUse is one (capability, class) pair of checks that were not needs.
+type NoiseUse struct {
+	Capability string         `json:"capability"`
+	Class      NoiseClass     `json:"class"`
+	Count      uint64         `json:"count"`
+	Programs   []ProgramCount `json:"programs"`
+	// Site is the kernel function that identified the class, when a stack did.
+	Site string `json:"site,omitempty"`
+}
+
+// SyscallUse is one system call by name with how often it was made.
+type SyscallUse struct {
+	Name  string `json:"name"`
+	Count uint64 `json:"count"`
+}
+
+// DeviceUse is one device node used by the workload.
+type DeviceUse struct {
+	// Type is "c" for character and "b" for block devices.
+	Type  string `json:"type"`
+	Major uint32 `json:"major"`
+	Minor uint32 `json:"minor"`
+	// Path is the host path of the node with that number ("/dev/net/tun"),
+	// empty when the host has none.
+	Path string `json:"path"`
+	// Access is the cgroup access the workload needed: a subset of "rwm" in that order.
+	Access   string         `json:"access"`
+	Programs []ProgramCount `json:"programs"`
+}
