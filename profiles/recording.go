@@ -58,6 +58,11 @@ const (
 	// NoiseNoAudit is a check the kernel made with the no-audit option from
 	// another call site (ns_capable_noaudit, has_capability_noaudit …).
 	NoiseNoAudit NoiseClass = "no-audit"
+	// NoiseForeignCred is a check made with credentials that are not the
+	// task's own while the task was current, e.g. overlayfs checking xattrs
+	// with the mounter's credentials: granting the capability to the
+	// container would not change its result.
+	NoiseForeignCred NoiseClass = "foreign-cred"
 )
 
 // NoiseUse is one (capability, class) pair of checks that were not needs.

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/capprof/capprof/profiler"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitUnproven = 3
+)
+
+// usageError marks errors in what the user asked for (flags, compose files).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func exitCode(err error) int {
+	var usage usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &usage), errors.Is(err, profiler.ErrUnknownService):
+		return exitUsage
+	case errors.Is(err, profiler.ErrVerificationFailed):
+		return exitUnproven
+	default:
+		return exitFailure
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "capprof",
+		Usage: "replace privileged: true in a compose service with measured least privilege",
+		Description: `capprof runs a compose service in an isolated trace run, records with eBPF the
+capabilities, devices and syscalls it really uses while a workload runs, writes a
+least-privilege compose.override.yml and seccomp profile, and proves them by replay.
+
+Exit codes: 0 done and verified, 1 failure, 2 usage or compose-file error,
+3 the replay under the generated override did not pass.`,
+		HideHelpCommand: true,
+		Commands:        []*cli.Command{profileCommand},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+	}
+}

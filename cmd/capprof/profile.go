@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/capprof/capprof/profiler"
+)
+
+var profileCommand = &cli.Command{
+	Name:      "profile",
+	Usage:     "trace a service and write its least-privilege override, seccomp profile and report",
+	ArgsUsage: " ",
+	Description: `Starts the service (and what it depends on) under its own compose project name with
+the privilege it asks for, runs the workload, records what it used, writes DIR/compose.override.yml,
+DIR/seccomp/SERVICE.json and DIR/report.json, then replays the workload under the override.
+
+Example:
+   capprof profile -f examples/tun/compose.yml --service tun \
+       --exec 'ip -o addr show dev tun0 | grep -q 192.0.2.1' --out out/tun
+   docker compose -f examples/tun/compose.yml -f out/tun/compose.override.yml up -d`,
+	Flags: []cli.Flag{
+		&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "compose `FILE` (repeat to merge several, as with docker compose)", EnvVars: []string{"CAPPROF_FILE"}, Required: true},
+		&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the `NAME` of the service to profile", EnvVars: []string{"CAPPROF_SERVICE"}, Required: true},
+		&cli.StringSliceFlag{Name: "exec", Usage: "workload `CMD` run inside the service's container (sh -c when the image has a shell); repeatable, must exit 0", EnvVars: []string{"CAPPROF_EXEC"}},
+		&cli.StringSliceFlag{Name: "run", Usage: "workload `CMD` run on the host with sh -c (e.g. curl against a published port); repeatable, must exit 0", EnvVars: []string{"CAPPROF_RUN"}},
+		&cli.DurationFlag{Name: "duration", Usage: "observe for this long after the commands (alone: observe only)", EnvVars: []string{"CAPPROF_DURATION"}},
+		&cli.DurationFlag{Name: "timeout", Value: 2 * time.Minute, Usage: "limit for each workload command", EnvVars: []string{"CAPPROF_TIMEOUT"}},
+		&cli.DurationFlag{Name: "startup-grace", Value: 15 * time.Second, Usage: "retry the first workload command this long while the service starts", EnvVars: []string{"CAPPROF_STARTUP_GRACE"}},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` for the override, seccomp profile and report", EnvVars: []string{"CAPPROF_OUT"}, Required: true},
+		&cli.BoolFlag{Name: "no-verify", Usage: "skip the replay (the result is then unproven)", EnvVars: []string{"CAPPROF_NO_VERIFY"}},
+	},
+	Action: func(cliCtx *cli.Context) error {
+		if cliCtx.NArg() > 0 {
+			return usageError{fmt.Errorf("profile takes no arguments, got %q (use --exec or --run for workload commands)", cliCtx.Args().Slice())}
+		}
+		res, err := profiler.Profile(cliCtx.Context, profiler.Options{
+			ComposeFiles: cliCtx.StringSlice("file"),
+			Service:      cliCtx.String("service"),
+			Workload: profiler.Workload{
+				Exec:         cliCtx.StringSlice("exec"),
+				Run:          cliCtx.StringSlice("run"),
+				Duration:     cliCtx.Duration("duration"),
+				Timeout:      cliCtx.Duration("timeout"),
+				StartupGrace: cliCtx.Duration("startup-grace"),
+			},
+			OutDir:     cliCtx.String("out"),
+			SkipVerify: cliCtx.Bool("no-verify"),
+			Progress:   os.Stderr,
+		})
+		if res != nil {
+			fmt.Fprintln(cliCtx.App.Writer)
+			for _, line := range res.Summary {
+				fmt.Fprintln(cliCtx.App.Writer, line)
+			}
+			fmt.Fprintln(cliCtx.App.Writer)
+			for _, f := range res.Files {
+				fmt.Fprintf(cliCtx.App.Writer, "wrote %s\n", f)
+			}
+		}
+		if err != nil && isLoadError(err) {
+			return usageError{err}
+		}
+		return err
+	},
+}
+
+// isLoadError tells compose-file problems (exit 2) from run-time failures.
+func isLoadError(err error) bool {
+	var le *profiler.LoadError
+	return errors.As(err, &le)
+}

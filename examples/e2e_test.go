@@ -1,0 +1,199 @@
+package examples
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capprof/capprof/internal/testutil"
+	"github.com/capprof/capprof/profiler"
+	"github.com/capprof/capprof/profiles"
+)
+
+// example is an example folder's example.json: its workload and the least
+// privilege it is known to need, established by ablation outside capprof
+// (see the example's README).
+type example struct {
+	Service  string   `json:"service"`
+	Exec     []string `json:"exec"`
+	Run      []string `json:"run"`
+	Duration string   `json:"duration"`
+	Timeout  string   `json:"timeout"`
+	Expect   struct {
+		CapAdd  []string `json:"cap_add"`
+		Devices []string `json:"devices"`
+	} `json:"expect"`
+}
+
+func loadExample(t *testing.T, dir string) example {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex example
+	if err := json.Unmarshal(b, &ex); err != nil {
+		t.Fatalf("%s/example.json: %v", dir, err)
+	}
+	if ex.Expect.CapAdd == nil {
+		t.Fatalf("%s/example.json has no expect.cap_add", dir)
+	}
+	return ex
+}
+
+// buildCapprof builds the binary once per test run.
+func buildCapprof(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "capprof")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/capprof").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func requireImage(t *testing.T, dir string) {
+	t.Helper()
+	tag := "capprof-example/" + filepath.Base(dir) + ":latest"
+	if err := exec.Command("docker", "image", "inspect", tag).Run(); err != nil {
+		testutil.Skip(t, fmt.Sprintf("image %s is not built: run make images", tag))
+	}
+}
+
+func TestExamplesEndToEnd(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	bin := buildCapprof(t)
+	dirs, err := filepath.Glob("*/example.json")
+	if err != nil || len(dirs) < 4 {
+		t.Fatalf("found %d examples, want at least 4 (%v)", len(dirs), err)
+	}
+	for _, p := range dirs {
+		dir := filepath.Dir(p)
+		t.Run(dir, func(t *testing.T) {
+			requireImage(t, dir)
+			ex := loadExample(t, dir)
+			out := t.TempDir()
+			args := []string{"profile", "-f", filepath.Join(dir, "compose.yml"), "--service", ex.Service, "--out", out}
+			for _, c := range ex.Exec {
+				args = append(args, "--exec", c)
+			}
+			for _, c := range ex.Run {
+				args = append(args, "--run", c)
+			}
+			if ex.Duration != "" {
+				args = append(args, "--duration", ex.Duration)
+			}
+			if ex.Timeout != "" {
+				args = append(args, "--timeout", ex.Timeout)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, args...)
+			output, err := cmd.CombinedOutput()
+			t.Logf("capprof %s\n%s", strings.Join(args, " "), output)
+			if err != nil {
+				t.Fatalf("capprof profile: %v", err)
+			}
+			report := readReport(t, filepath.Join(out, "report.json"))
+			if len(report.Services) != 1 {
+				t.Fatalf("report has %d services", len(report.Services))
+			}
+			sr := report.Services[0]
+			if sr.Verification == nil || !sr.Verification.Passed {
+				t.Errorf("verification = %+v, want passed", sr.Verification)
+			}
+			project, err := profiler.LoadProject(ctx, []string{filepath.Join(dir, "compose.yml"), filepath.Join(out, "compose.override.yml")})
+			if err != nil {
+				t.Fatalf("the generated override does not load over compose.yml: %v", err)
+			}
+			svc := project.Services[ex.Service]
+			caps := append([]string{}, svc.CapAdd...)
+			sort.Strings(caps)
+			want := append([]string{}, ex.Expect.CapAdd...)
+			sort.Strings(want)
+			if !slices.Equal(caps, want) {
+				t.Errorf("cap_add = %v, want %v", caps, want)
+			}
+			var devs []string
+			for _, d := range svc.Devices {
+				devs = append(devs, d.Source)
+			}
+			sort.Strings(devs)
+			wantDevs := append([]string{}, ex.Expect.Devices...)
+			sort.Strings(wantDevs)
+			if !slices.Equal(devs, wantDevs) && !(len(devs) == 0 && len(wantDevs) == 0) {
+				t.Errorf("devices = %v, want %v", devs, wantDevs)
+			}
+			if svc.Privileged || !slices.Equal(svc.CapDrop, []string{"ALL"}) {
+				t.Errorf("privileged %v cap_drop %v, want false and [ALL]", svc.Privileged, svc.CapDrop)
+			}
+			upByHand(t, ctx, dir, out, ex)
+		})
+	}
+}
+
+func readReport(t *testing.T, path string) profiles.Report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r profiles.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r
+}
+
+// upByHand does what the README tells a user to do with the output: compose
+// up with the override, then runs the workload against it.
+func upByHand(t *testing.T, ctx context.Context, dir, out string, ex example) {
+	t.Helper()
+	project := fmt.Sprintf("capprof-e2e-%s-%d", filepath.Base(dir), os.Getpid())
+	compose := func(args ...string) ([]byte, error) {
+		full := append([]string{"compose", "-p", project, "-f", filepath.Join(dir, "compose.yml"), "-f", filepath.Join(out, "compose.override.yml")}, args...)
+		return exec.CommandContext(ctx, "docker", full...).CombinedOutput()
+	}
+	t.Cleanup(func() {
+		if out, err := compose("down", "--volumes", "--remove-orphans", "--timeout", "5"); err != nil {
+			t.Errorf("compose down: %v\n%s", err, out)
+		}
+	})
+	if b, err := compose("up", "--detach", ex.Service); err != nil {
+		t.Fatalf("docker compose up with the override: %v\n%s", err, b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, c := range ex.Exec {
+		for {
+			b, err := compose("exec", "-T", ex.Service, "sh", "-c", c)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("workload %q under the override by hand: %v\n%s", c, err, b)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	for _, c := range ex.Run {
+		for {
+			b, err := exec.CommandContext(ctx, "sh", "-c", c).CombinedOutput()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("host workload %q under the override by hand: %v\n%s", c, err, b)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+}

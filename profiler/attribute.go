@@ -1,0 +1,262 @@
+package profiler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	seccomp "github.com/seccomp/libseccomp-golang"
+
+	"github.com/capprof/capprof/profiles"
+	"github.com/capprof/capprof/tracer"
+)
+
+// errnoEPERM is what the generated profile answers for a syscall it refuses.
+const errnoEPERM = 1
+
+// programCounts accumulates counts per program and returns them sorted.
+type programCounts map[string]uint64
+
+func (p programCounts) list() []profiles.ProgramCount {
+	out := make([]profiles.ProgramCount, 0, len(p))
+	for prog, n := range p {
+		out = append(out, profiles.ProgramCount{Program: prog, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Program < out[j].Program })
+	return out
+}
+
+func (p programCounts) add(prog string, n uint64) {
+	if prog == "" {
+		prog = "?"
+	}
+	p[prog] += n
+}
+
+// syscallName resolves a syscall number for the recording's architecture.
+func syscallName(arch seccomp.ScmpArch, nr int) string {
+	name, err := seccomp.ScmpSyscall(nr).GetNameByArch(arch)
+	if err != nil || name == "" {
+		return fmt.Sprintf("syscall_%d", nr)
+	}
+	return name
+}
+
+// deviceKey names a device number the way the device cgroup does.
+func deviceKey(typ string, major, minor uint32) string {
+	return fmt.Sprintf("%s %d:%d", typ, major, minor)
+}
+
+// devicePaths maps device numbers to the host path of their node.
+func devicePaths(devs []HostDevice) map[string]string {
+	paths := map[string]string{}
+	for _, d := range devs {
+		k := deviceKey(d.Type, d.Major, d.Minor)
+		if old, ok := paths[k]; !ok || len(d.Path) < len(old) {
+			paths[k] = d.Path
+		}
+	}
+	return paths
+}
+
+// buildRecording turns what the tracer saw in the service's mount namespaces
+// into a classified Recording: needs apart from noise, workload syscalls apart
+// from the runtime's, and the devices the workload used beyond the defaults.
+func buildRecording(snap *tracer.Snapshot, mntns map[uint32]bool, devPaths map[string]string, arch string) (profiles.Recording, error) {
+	scmpArch, err := seccomp.GetArchFromString(arch)
+	if err != nil {
+		return profiles.Recording{}, fmt.Errorf("architecture %q: %w", arch, err)
+	}
+	rec := profiles.Recording{Arch: arch}
+
+	type capAgg struct {
+		use   profiles.CapabilityUse
+		progs programCounts
+		sites map[string]bool
+	}
+	needs := map[int]*capAgg{}
+	type noiseKey struct {
+		cap   int
+		class profiles.NoiseClass
+	}
+	type noiseAgg struct {
+		use   profiles.NoiseUse
+		progs programCounts
+	}
+	noise := map[noiseKey]*noiseAgg{}
+	for _, c := range snap.CapChecks {
+		if !mntns[c.MntNS] {
+			continue
+		}
+		class, site, isNoise := profiles.ClassifyCheck(c.Workload, c.ForeignCred, c.Stack)
+		if isNoise {
+			k := noiseKey{c.Cap, class}
+			a := noise[k]
+			if a == nil {
+				a = &noiseAgg{use: profiles.NoiseUse{Capability: profiles.CapName(c.Cap), Class: class, Site: site}, progs: programCounts{}}
+				noise[k] = a
+			}
+			if a.use.Site == "" || (site != "" && site < a.use.Site) {
+				a.use.Site = site
+			}
+			a.use.Count += c.Count
+			a.progs.add(c.Comm, c.Count)
+			continue
+		}
+		a := needs[c.Cap]
+		if a == nil {
+			a = &capAgg{use: profiles.CapabilityUse{Capability: profiles.CapName(c.Cap)}, progs: programCounts{}, sites: map[string]bool{}}
+			needs[c.Cap] = a
+		}
+		if c.Denied {
+			a.use.Denied += c.Count
+		} else {
+			a.use.Granted += c.Count
+		}
+		a.progs.add(c.Comm, c.Count)
+		if site != "" {
+			a.sites[site] = true
+		}
+	}
+	for _, a := range needs {
+		a.use.Programs = a.progs.list()
+		for s := range a.sites {
+			a.use.Sites = append(a.use.Sites, s)
+		}
+		sort.Strings(a.use.Sites)
+		rec.Capabilities = append(rec.Capabilities, a.use)
+	}
+	sort.Slice(rec.Capabilities, func(i, j int) bool { return rec.Capabilities[i].Capability < rec.Capabilities[j].Capability })
+	for _, a := range noise {
+		a.use.Programs = a.progs.list()
+		rec.Noise = append(rec.Noise, a.use)
+	}
+	sort.Slice(rec.Noise, func(i, j int) bool {
+		if rec.Noise[i].Capability != rec.Noise[j].Capability {
+			return rec.Noise[i].Capability < rec.Noise[j].Capability
+		}
+		return rec.Noise[i].Class < rec.Noise[j].Class
+	})
+
+	workload := map[string]uint64{}
+	runtime := map[string]uint64{}
+	for _, s := range snap.Syscalls {
+		if !mntns[s.MntNS] {
+			continue
+		}
+		name := syscallName(scmpArch, s.Nr)
+		if s.Workload {
+			workload[name] += s.Count
+		} else {
+			runtime[name] += s.Count
+		}
+	}
+	rec.Syscalls = syscallList(workload, nil)
+	rec.RuntimeSyscalls = syscallList(runtime, workload)
+
+	type devAgg struct {
+		use    profiles.DeviceUse
+		access map[byte]bool
+		progs  programCounts
+	}
+	devs := map[string]*devAgg{}
+	for _, d := range snap.Devices {
+		if !mntns[d.MntNS] || !d.Workload {
+			continue
+		}
+		typ := "c"
+		if d.Block {
+			typ = "b"
+		}
+		if isDefaultDevice(typ, d.Major, d.Minor) {
+			continue
+		}
+		k := deviceKey(typ, d.Major, d.Minor)
+		a := devs[k]
+		if a == nil {
+			a = &devAgg{use: profiles.DeviceUse{Type: typ, Major: d.Major, Minor: d.Minor, Path: devPaths[k]}, access: map[byte]bool{}, progs: programCounts{}}
+			devs[k] = a
+		}
+		for i := 0; i < len(d.Access); i++ {
+			a.access[d.Access[i]] = true
+		}
+		a.progs.add(d.Comm, d.Count)
+	}
+	for _, a := range devs {
+		var acc strings.Builder
+		for _, c := range []byte("rwm") {
+			if a.access[c] {
+				acc.WriteByte(c)
+			}
+		}
+		a.use.Access = acc.String()
+		a.use.Programs = a.progs.list()
+		rec.Devices = append(rec.Devices, a.use)
+	}
+	sort.Slice(rec.Devices, func(i, j int) bool {
+		return deviceKey(rec.Devices[i].Type, rec.Devices[i].Major, rec.Devices[i].Minor) < deviceKey(rec.Devices[j].Type, rec.Devices[j].Major, rec.Devices[j].Minor)
+	})
+	return rec, nil
+}
+
+// syscallList returns the counted names, sorted, leaving out those in skip.
+func syscallList(counts map[string]uint64, skip map[string]uint64) []profiles.SyscallUse {
+	out := make([]profiles.SyscallUse, 0, len(counts))
+	for name, n := range counts {
+		if _, ok := skip[name]; ok {
+			continue
+		}
+		out = append(out, profiles.SyscallUse{Name: name, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// replayFindings compares the replay with the trace run: a capability check
+// denied under the override that the trace run granted, and a syscall the
+// profile refused (EPERM for a syscall it does not allow), fail the replay.
+// Checks that were denied in the trace run too were tolerated by the service
+// and do not count.
+func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *tracer.Snapshot, mntns map[uint32]bool, policy profiles.Policy, arch string) (denied, refused []string) {
+	toleratedInTrace := map[string]bool{}
+	for _, c := range trace.Capabilities {
+		if c.Granted == 0 && c.Denied > 0 {
+			toleratedInTrace[c.Capability] = true
+		}
+	}
+	for _, c := range replay.Capabilities {
+		if c.Denied > 0 && !toleratedInTrace[c.Capability] {
+			progs := make([]string, 0, len(c.Programs))
+			for _, p := range c.Programs {
+				progs = append(progs, p.Program)
+			}
+			denied = append(denied, fmt.Sprintf("%s (%d denied checks by %s)", c.Capability, c.Denied, strings.Join(progs, ", ")))
+		}
+	}
+	allowed := map[string]bool{}
+	for _, s := range policy.Syscalls {
+		allowed[s] = true
+	}
+	for _, s := range policy.NoSys {
+		allowed[s] = true
+	}
+	scmpArch, err := seccomp.GetArchFromString(arch)
+	if err != nil {
+		return denied, refused
+	}
+	seen := map[string]uint64{}
+	for _, e := range snap.SyscallErrors {
+		if !mntns[e.MntNS] || e.Errno != errnoEPERM {
+			continue
+		}
+		name := syscallName(scmpArch, e.Nr)
+		if !allowed[name] {
+			seen[name] += e.Count
+		}
+	}
+	for name, n := range seen {
+		refused = append(refused, fmt.Sprintf("%s (%d times)", name, n))
+	}
+	sort.Strings(refused)
+	return denied, refused
+}

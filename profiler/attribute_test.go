@@ -1,0 +1,123 @@
+package profiler
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/capprof/capprof/profiles"
+	"github.com/capprof/capprof/tracer"
+)
+
+const (
+	capChown    = 0
+	capSetpcap  = 8
+	capNetAdmin = 12
+	capSysAdmin = 21
+)
+
+func syntheticSnapshot() *tracer.Snapshot {
+	vmStack := []string{"cap_capable", "security_vm_enough_memory_mm", "mmap_region", "do_mmap"}
+	return &tracer.Snapshot{
+		HostMntNS: 1,
+		Namespaces: []tracer.Namespace{
+			{MntNS: 100, Nodename: "abc123", FirstPID: 10},
+			{MntNS: 200, Nodename: "other", FirstPID: 20},
+		},
+		CapChecks: []tracer.CapCheck{
+			{MntNS: 100, Cap: capNetAdmin, Workload: true, Comm: "ip", Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 3},
+			{MntNS: 100, Cap: capNetAdmin, Workload: true, Comm: "ip", Denied: true, Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 1},
+			{MntNS: 100, Cap: capSysAdmin, Workload: true, Comm: "sh", Stack: vmStack, Count: 40},
+			{MntNS: 100, Cap: capSetpcap, Workload: false, Comm: "runc:[2:INIT]", Count: 38},
+			{MntNS: 200, Cap: capChown, Workload: true, Comm: "elsewhere", Count: 5},
+		},
+		Syscalls: []tracer.Syscall{
+			{MntNS: 100, Nr: 0, Workload: true, Count: 7},    // read
+			{MntNS: 100, Nr: 165, Workload: false, Count: 4}, // mount: runc only
+			{MntNS: 100, Nr: 0, Workload: false, Count: 2},   // read by runc too: kept as workload only
+			{MntNS: 200, Nr: 1, Workload: true, Count: 1},    // write, other container
+		},
+		SyscallErrors: []tracer.SyscallError{
+			{MntNS: 100, Nr: 165, Errno: 1, Count: 2}, // mount refused
+			{MntNS: 100, Nr: 0, Errno: 1, Count: 1},   // read EPERM: allowed, so the kernel said it
+			{MntNS: 100, Nr: 435, Errno: 38, Count: 1},
+		},
+		Devices: []tracer.DeviceAccess{
+			{MntNS: 100, Major: 10, Minor: 200, Access: "rw", Workload: true, Comm: "ip", Count: 1},
+			{MntNS: 100, Major: 10, Minor: 200, Access: "m", Workload: false, Comm: "runc:[2:INIT]", Count: 1},
+			{MntNS: 100, Major: 1, Minor: 3, Access: "w", Workload: true, Comm: "sh", Count: 9},
+			{MntNS: 100, Major: 10, Minor: 229, Access: "m", Workload: true, Comm: "mknod", Count: 1},
+		},
+	}
+}
+
+func TestBuildRecording(t *testing.T) {
+	snap := syntheticSnapshot()
+	out := &runOutcome{containers: []containerIdentity{{ID: "abc123def", Hostname: "abc123"}}}
+	ns := out.mntns(snap)
+	if len(ns) != 1 || !ns[100] {
+		t.Fatalf("mntns = %v, want only 100 (found by hostname)", ns)
+	}
+	paths := map[string]string{"c 10:200": "/dev/net/tun", "c 10:229": "/dev/fuse"}
+	rec, err := buildRecording(snap, ns, paths, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Capabilities) != 1 || rec.Capabilities[0].Capability != "CAP_NET_ADMIN" {
+		t.Fatalf("capabilities = %+v, want only CAP_NET_ADMIN", rec.Capabilities)
+	}
+	c := rec.Capabilities[0]
+	if c.Granted != 3 || c.Denied != 1 || len(c.Programs) != 1 || c.Programs[0].Program != "ip" || c.Programs[0].Count != 4 {
+		t.Errorf("CAP_NET_ADMIN use = %+v", c)
+	}
+	classes := map[string]profiles.NoiseClass{}
+	for _, n := range rec.Noise {
+		classes[n.Capability] = n.Class
+	}
+	if classes["CAP_SYS_ADMIN"] != profiles.NoiseVMAccounting || classes["CAP_SETPCAP"] != profiles.NoiseRuntimeSetup {
+		t.Errorf("noise = %+v, want SYS_ADMIN vm-accounting and SETPCAP runtime-setup", rec.Noise)
+	}
+	if got := names(rec.Syscalls); got != "read" {
+		t.Errorf("syscalls = %s, want read", got)
+	}
+	if got := names(rec.RuntimeSyscalls); got != "mount" {
+		t.Errorf("runtime syscalls = %s, want mount", got)
+	}
+	if len(rec.Devices) != 2 {
+		t.Fatalf("devices = %+v, want tun and fuse (null is a default device)", rec.Devices)
+	}
+	if d := rec.Devices[0]; d.Path != "/dev/net/tun" || d.Access != "rw" {
+		t.Errorf("tun = %+v, want /dev/net/tun rw (runc's mknod is not the workload's)", d)
+	}
+	if d := rec.Devices[1]; d.Path != "/dev/fuse" || d.Access != "m" {
+		t.Errorf("fuse = %+v, want /dev/fuse m", d)
+	}
+}
+
+func names(uses []profiles.SyscallUse) string {
+	var out []string
+	for _, u := range uses {
+		out = append(out, u.Name)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestReplayFindings(t *testing.T) {
+	snap := syntheticSnapshot()
+	ns := map[uint32]bool{100: true}
+	trace := profiles.Recording{Capabilities: []profiles.CapabilityUse{
+		{Capability: "CAP_SYS_RESOURCE", Denied: 2}, // denied in the trace run too: tolerated
+	}}
+	replay := profiles.Recording{Capabilities: []profiles.CapabilityUse{
+		{Capability: "CAP_NET_ADMIN", Denied: 1, Programs: []profiles.ProgramCount{{Program: "ip", Count: 1}}},
+		{Capability: "CAP_SYS_RESOURCE", Denied: 2},
+		{Capability: "CAP_CHOWN", Granted: 3},
+	}}
+	policy := profiles.Policy{Syscalls: []string{"read"}, NoSys: []string{"clone3"}}
+	denied, refused := replayFindings(trace, replay, snap, ns, policy, "amd64")
+	if len(denied) != 1 || !strings.HasPrefix(denied[0], "CAP_NET_ADMIN") {
+		t.Errorf("denied = %v, want CAP_NET_ADMIN only", denied)
+	}
+	if len(refused) != 1 || !strings.HasPrefix(refused[0], "mount") {
+		t.Errorf("refused = %v, want mount only (read is allowed, clone3 is ENOSYS)", refused)
+	}
+}

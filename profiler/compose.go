@@ -1,0 +1,77 @@
+package profiler
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// composeRun drives the real `docker compose` CLI for one isolated project:
+// its own project name, the user's files plus capprof's override.
+type composeRun struct {
+	project    string
+	projectDir string
+	files      []string
+	progress   io.Writer
+}
+
+func (c *composeRun) command(ctx context.Context, args ...string) *exec.Cmd {
+	full := []string{"compose", "--project-name", c.project, "--project-directory", c.projectDir}
+	for _, f := range c.files {
+		full = append(full, "--file", f)
+	}
+	full = append(full, args...)
+	return exec.CommandContext(ctx, "docker", full...)
+}
+
+// run runs one compose command and returns its combined output; on failure the
+// error carries the output's tail.
+func (c *composeRun) run(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := c.command(ctx, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("docker compose %s: %w\n%s", strings.Join(args, " "), err, tail(out.String(), 20))
+	}
+	return out.Bytes(), nil
+}
+
+// up starts the service and what it depends on, detached.
+func (c *composeRun) up(ctx context.Context, service string) error {
+	_, err := c.run(ctx, "up", "--detach", "--no-color", "--quiet-pull", service)
+	return err
+}
+
+// down removes every container, network and volume of the project. It runs
+// with its own deadline so that it also cleans up after Ctrl-C.
+func (c *composeRun) down() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := c.run(ctx, "down", "--volumes", "--remove-orphans", "--timeout", "5")
+	return err
+}
+
+// logs returns the tail of the service's logs, for error messages.
+func (c *composeRun) logs(service string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.run(ctx, "logs", "--no-color", "--tail", "20", service)
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,201 @@
+package profiler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+
+	"github.com/capprof/capprof/profiles"
+	"github.com/capprof/capprof/tracer"
+)
+
+// observeLimit is how long a run without any workload watches the service.
+const observeLimit = 30 * time.Second
+
+// containerIdentity is what identifies one container's processes in a
+// tracer snapshot: its mount namespace while it ran, and its hostname, which
+// the tracer stores per mount namespace so that exited containers are found too.
+type containerIdentity struct {
+	ID       string
+	Hostname string
+	MntNS    uint32
+	ImageID  string
+}
+
+// runOutcome is one run (trace or replay) of the service with its workload.
+type runOutcome struct {
+	project    string
+	containers []containerIdentity
+	commands   []profiles.CommandResult
+	// workloadErr is set when a workload command failed or the service did not start.
+	workloadErr error
+	// stoppedEarly is set when the service's container was no longer running
+	// after the workload although it was expected to keep running.
+	stoppedEarly string
+	// runningAtEnd says whether the container was still running after the workload.
+	runningAtEnd bool
+}
+
+// mntns returns the mount namespaces of the run's containers found in snap.
+func (o *runOutcome) mntns(snap *tracer.Snapshot) map[uint32]bool {
+	set := map[uint32]bool{}
+	hosts := map[string]bool{}
+	for _, c := range o.containers {
+		if c.MntNS != 0 {
+			set[c.MntNS] = true
+		}
+		if c.Hostname != "" {
+			hosts[c.Hostname] = true
+		}
+	}
+	for _, ns := range snap.Namespaces {
+		if hosts[ns.Nodename] && ns.MntNS != snap.HostMntNS {
+			set[ns.MntNS] = true
+		}
+	}
+	return set
+}
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9_-]+`)
+
+// projectName makes an isolated compose project name for one run.
+func projectName(kind, service string) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("capprof-%s-%s-%s", kind, unsafeName.ReplaceAllString(strings.ToLower(service), "-"), hex.EncodeToString(b))
+}
+
+// runService starts the service in its own compose project, runs the
+// workload, notes the containers' identities and removes everything again.
+// Only an infrastructure error is returned as error; a failing service or
+// workload is in the outcome.
+func (p *profiler) runService(ctx context.Context, kind string, files []string, expectRunning bool) (*runOutcome, error) {
+	cr := &composeRun{project: projectName(kind, p.service), projectDir: p.project.WorkingDir, files: files, progress: p.progress}
+	out := &runOutcome{project: cr.project}
+	fmt.Fprintf(p.progress, "capprof: %s run: starting %q as compose project %s\n", kind, p.service, cr.project)
+	defer func() {
+		if err := cr.down(); err != nil {
+			fmt.Fprintf(p.progress, "capprof: warning: cleaning up %s: %v\n", cr.project, err)
+		}
+	}()
+	if err := cr.up(ctx, p.service); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		out.workloadErr = fmt.Errorf("start service %q: %w", p.service, err)
+		p.identify(ctx, cr.project, out)
+		return out, nil
+	}
+	if err := p.identify(ctx, cr.project, out); err != nil {
+		return nil, err
+	}
+	if len(out.containers) == 0 {
+		return nil, fmt.Errorf("%w %q in project %s", ErrNoContainer, p.service, cr.project)
+	}
+	main := out.containers[0].ID
+	runner := &workloadRunner{docker: p.docker, containerID: main, progress: p.progress,
+		env: []string{"CAPPROF_CONTAINER=" + main, "CAPPROF_PROJECT=" + cr.project, "CAPPROF_SERVICE=" + p.service}}
+	if p.workload.empty() {
+		fmt.Fprintf(p.progress, "capprof:   no workload given: observing until the service exits or %s pass\n", observeLimit)
+		if err := p.waitExit(ctx, main, observeLimit); err != nil {
+			return nil, err
+		}
+	} else {
+		out.commands, out.workloadErr = runner.runAll(ctx, p.workload)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	if inspect, err := p.docker.ContainerInspect(ctx, main); err == nil {
+		out.runningAtEnd = inspect.State.Running
+		if expectRunning && !out.runningAtEnd && out.workloadErr == nil {
+			out.stoppedEarly = fmt.Sprintf("the container stopped during the workload (exit code %d):\n%s", inspect.State.ExitCode, cr.logs(p.service))
+		}
+	}
+	if out.workloadErr != nil {
+		if logs := cr.logs(p.service); logs != "" {
+			out.workloadErr = fmt.Errorf("%w\nservice logs:\n%s", out.workloadErr, logs)
+		}
+	}
+	// Later processes of the same containers (exec'd commands) share their
+	// mount namespaces; refresh identities in case a container restarted.
+	if err := p.identify(ctx, cr.project, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// identify records the identities of the service's containers in the project.
+func (p *profiler) identify(ctx context.Context, project string, out *runOutcome) error {
+	list, err := p.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", "com.docker.compose.project="+project),
+		filters.Arg("label", "com.docker.compose.service="+p.service),
+	)})
+	if err != nil {
+		return fmt.Errorf("list containers of %s: %w", project, err)
+	}
+	known := map[string]int{}
+	for i, c := range out.containers {
+		known[c.ID] = i
+	}
+	for _, c := range list {
+		inspect, err := p.docker.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			if client.IsErrNotFound(err) {
+				continue
+			}
+			return fmt.Errorf("inspect container %s: %w", c.ID, err)
+		}
+		id := containerIdentity{ID: c.ID, ImageID: inspect.Image}
+		if inspect.Config != nil {
+			id.Hostname = inspect.Config.Hostname
+		}
+		if inspect.State != nil && inspect.State.Running && inspect.State.Pid > 0 {
+			if ns, err := tracer.MntNSOf(inspect.State.Pid); err == nil {
+				id.MntNS = ns
+			}
+		}
+		if i, ok := known[c.ID]; ok {
+			if id.MntNS == 0 {
+				id.MntNS = out.containers[i].MntNS
+			}
+			out.containers[i] = id
+			continue
+		}
+		out.containers = append(out.containers, id)
+	}
+	sort.SliceStable(out.containers, func(i, j int) bool { return out.containers[i].ID < out.containers[j].ID })
+	return nil
+}
+
+// waitExit waits until the container is no longer running or limit passes.
+func (p *profiler) waitExit(ctx context.Context, id string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		inspect, err := p.docker.ContainerInspect(ctx, id)
+		if err != nil {
+			if client.IsErrNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("inspect container %s: %w", id, err)
+		}
+		if !inspect.State.Running {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return nil
+}

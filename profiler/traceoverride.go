@@ -1,0 +1,76 @@
+package profiler
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// traceSecurityOpts switch off every confinement privileged mode switches off.
+var traceSecurityOpts = []string{
+	"apparmor=unconfined",
+	"label=disable",
+	"seccomp=unconfined",
+	"systempaths=unconfined",
+}
+
+// traceOverride writes the compose override of a trace run: each named
+// service (the traced one and any privileged service it depends on) loses
+// `privileged: true` and gets everything this host can give instead. The
+// `!override` and `!reset` tags replace what the user's files set rather than
+// merging into it.
+func traceOverride(services []string, tp TracePrivilege) ([]byte, error) {
+	sorted := append([]string(nil), services...)
+	sort.Strings(sorted)
+	devices := make([]string, 0, len(tp.Devices))
+	for _, d := range tp.Devices {
+		devices = append(devices, fmt.Sprintf("%s:%s:rwm", d.Path, d.Path))
+	}
+	svcs := mapping()
+	for _, name := range sorted {
+		svc := mapping()
+		appendPair(svc, "privileged", scalar("false", "!!bool"))
+		appendPair(svc, "cap_add", sequence("!override", tp.Capabilities))
+		appendPair(svc, "cap_drop", sequence("!reset", nil))
+		appendPair(svc, "security_opt", sequence("!override", traceSecurityOpts))
+		appendPair(svc, "devices", sequence("!override", devices))
+		appendPair(svc, "device_cgroup_rules", sequence("!override", []string{"a *:* rwm"}))
+		appendPair(svcs, name, svc)
+	}
+	root := mapping()
+	root.HeadComment = "Trace run written by capprof: privileged mode emulated with what this host can give."
+	appendPair(root, "services", svcs)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return nil, fmt.Errorf("write trace override: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("write trace override: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func mapping() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode} }
+
+func scalar(value, tag string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: value, Tag: tag}
+}
+
+func sequence(tag string, values []string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: tag}
+	if len(values) == 0 {
+		n.Style = yaml.FlowStyle
+	}
+	for _, v := range values {
+		n.Content = append(n.Content, scalar(v, "!!str"))
+	}
+	return n
+}
+
+func appendPair(m *yaml.Node, key string, value *yaml.Node) {
+	m.Content = append(m.Content, scalar(key, "!!str"), value)
+}

@@ -1,0 +1,200 @@
+package profiler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/mattn/go-shellwords"
+
+	"github.com/capprof/capprof/profiles"
+)
+
+// Workload is what runs against the service while it is traced, and again
+// when the override is replayed.
+type Workload struct {
+	// Exec commands run inside the service's container, one after the other.
+	Exec []string
+	// Run commands run on the host (e.g. curl against a published port).
+	Run []string
+	// Duration is how long to observe after the commands (or alone).
+	Duration time.Duration
+	// Timeout bounds every command: under too little privilege services
+	// often hang rather than fail.
+	Timeout time.Duration
+	// StartupGrace is how long the first command is retried while it fails,
+	// so that a service that is still starting is not taken for a failure.
+	StartupGrace time.Duration
+}
+
+// empty reports whether the workload only observes the service.
+func (w Workload) empty() bool { return len(w.Exec) == 0 && len(w.Run) == 0 && w.Duration == 0 }
+
+type workloadStep struct {
+	where   string // "exec" or "run"
+	command string
+}
+
+func (w Workload) steps() []workloadStep {
+	var steps []workloadStep
+	for _, c := range w.Exec {
+		steps = append(steps, workloadStep{"exec", c})
+	}
+	for _, c := range w.Run {
+		steps = append(steps, workloadStep{"run", c})
+	}
+	return steps
+}
+
+// workloadRunner runs workload commands against one container.
+type workloadRunner struct {
+	docker      *client.Client
+	containerID string
+	env         []string
+	progress    io.Writer
+	hasShell    *bool
+}
+
+// runAll runs every step in order and stops at the first failure, which it
+// returns as ErrWorkloadFailed with the command and its output's tail.
+func (r *workloadRunner) runAll(ctx context.Context, w Workload) ([]profiles.CommandResult, error) {
+	var results []profiles.CommandResult
+	for i, step := range w.steps() {
+		fmt.Fprintf(r.progress, "capprof:   workload %d/%d (%s): %s\n", i+1, len(w.steps()), step.where, step.command)
+		deadline := time.Now()
+		if i == 0 {
+			deadline = deadline.Add(w.StartupGrace)
+		}
+		var res profiles.CommandResult
+		for {
+			res = r.runStep(ctx, step, w.Timeout)
+			if res.ExitCode == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		results = append(results, res)
+		if res.ExitCode != 0 {
+			return results, fmt.Errorf("%w: %s command %q exited %d:\n%s", ErrWorkloadFailed, step.where, step.command, res.ExitCode, res.Output)
+		}
+		res.Output = ""
+		results[len(results)-1] = res
+	}
+	if w.Duration > 0 {
+		fmt.Fprintf(r.progress, "capprof:   observing for %s\n", w.Duration)
+		select {
+		case <-ctx.Done():
+			return results, ctx.Err()
+		case <-time.After(w.Duration):
+		}
+	}
+	return results, nil
+}
+
+// runStep runs one command under its timeout. A timeout is exit code 124, as
+// with timeout(1); a command that could not start is 127.
+func (r *workloadRunner) runStep(ctx context.Context, step workloadStep, timeout time.Duration) profiles.CommandResult {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res := profiles.CommandResult{Where: step.where, Command: step.command}
+	var out []byte
+	var err error
+	if step.where == "exec" {
+		res.ExitCode, out, err = r.exec(ctx, step.command)
+	} else {
+		res.ExitCode, out, err = r.host(ctx, step.command)
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		res.ExitCode = 124
+		out = append(out, fmt.Sprintf("\n(capprof: timed out after %s)", timeout)...)
+	case err != nil:
+		res.ExitCode = 127
+		out = append(out, fmt.Sprintf("\n(capprof: %v)", err)...)
+	}
+	res.Output = tail(string(out), 20)
+	return res
+}
+
+// exec runs a command in the container: through /bin/sh -c when the image has
+// a shell, otherwise split into arguments the way a shell would.
+func (r *workloadRunner) exec(ctx context.Context, command string) (int, []byte, error) {
+	argv, err := r.argv(ctx, command)
+	if err != nil {
+		return 0, nil, err
+	}
+	created, err := r.docker.ContainerExecCreate(ctx, r.containerID, container.ExecOptions{
+		Cmd: argv, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("create exec: %w", err)
+	}
+	attached, err := r.docker.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return 0, nil, fmt.Errorf("attach exec: %w", err)
+	}
+	defer attached.Close()
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(&out, &out, attached.Reader)
+		done <- err
+	}()
+	select {
+	case <-ctx.Done():
+		return 0, out.Bytes(), ctx.Err()
+	case <-done:
+	}
+	inspect, err := r.docker.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return 0, out.Bytes(), fmt.Errorf("inspect exec: %w", err)
+	}
+	return inspect.ExitCode, out.Bytes(), nil
+}
+
+func (r *workloadRunner) argv(ctx context.Context, command string) ([]string, error) {
+	if r.hasShell == nil {
+		_, err := r.docker.ContainerStatPath(ctx, r.containerID, "/bin/sh")
+		has := err == nil
+		r.hasShell = &has
+	}
+	if *r.hasShell {
+		return []string{"/bin/sh", "-c", command}, nil
+	}
+	argv, err := shellwords.Parse(command)
+	if err != nil {
+		return nil, fmt.Errorf("split %q into arguments (the image has no shell): %w", command, err)
+	}
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("empty exec command")
+	}
+	return argv, nil
+}
+
+// host runs a command on the host through sh -c, with the container and
+// project in its environment.
+func (r *workloadRunner) host(ctx context.Context, command string) (int, []byte, error) {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.Env = append(os.Environ(), r.env...)
+	cmd.WaitDelay = 2 * time.Second
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if exitErr.ExitCode() < 0 {
+			return 128 + 9, out, nil
+		}
+		return exitErr.ExitCode(), out, nil
+	}
+	return 0, out, err
+}

@@ -1,0 +1,109 @@
+package profiles
+
+import "testing"
+
+func TestClassifyCheck(t *testing.T) {
+	tests := []struct {
+		name        string
+		workload    bool
+		foreignCred bool
+		stack       []string
+		wantClass   NoiseClass
+		wantSite    string
+		wantNoise   bool
+	}{
+		{
+			name:      "vm accounting on munmap",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "security_vm_enough_memory_mm", "__vm_munmap", "__x64_sys_munmap"},
+			wantClass: NoiseVMAccounting, wantSite: "security_vm_enough_memory_mm", wantNoise: true,
+		},
+		{
+			name:      "vm accounting through cap_vm_enough_memory with offsets",
+			workload:  true,
+			stack:     []string{"cap_capable+0x5/0x90", "cap_vm_enough_memory+0x20/0x40", "mmap_region+0x1aa/0x5c0"},
+			wantClass: NoiseVMAccounting, wantSite: "cap_vm_enough_memory", wantNoise: true,
+		},
+		{
+			name:      "__vm_enough_memory",
+			workload:  true,
+			stack:     []string{"cap_capable", "__vm_enough_memory", "dup_mmap"},
+			wantClass: NoiseVMAccounting, wantSite: "__vm_enough_memory", wantNoise: true,
+		},
+		{
+			name:      "ns_capable_noaudit",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable_noaudit", "proc_pid_permission"},
+			wantClass: NoiseNoAudit, wantSite: "ns_capable_noaudit", wantNoise: true,
+		},
+		{
+			name:      "has_ns_capability_noaudit with isra suffix",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "has_ns_capability_noaudit.isra.0", "ptrace_has_cap"},
+			wantClass: NoiseNoAudit, wantSite: "has_ns_capability_noaudit", wantNoise: true,
+		},
+		{
+			name:      "has_capability_noaudit",
+			workload:  true,
+			stack:     []string{"cap_capable", "has_capability_noaudit", "oom_badness"},
+			wantClass: NoiseNoAudit, wantSite: "has_capability_noaudit", wantNoise: true,
+		},
+		{
+			name:      "runtime setup wins over everything",
+			workload:  false,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable", "__x64_sys_mount"},
+			wantClass: NoiseRuntimeSetup, wantSite: "__x64_sys_mount", wantNoise: true,
+		},
+		{
+			name:      "runtime setup even when the stack says vm accounting",
+			workload:  false,
+			stack:     []string{"cap_capable", "security_vm_enough_memory_mm"},
+			wantClass: NoiseRuntimeSetup, wantSite: "security_vm_enough_memory_mm", wantNoise: true,
+		},
+		{
+			name:        "overlayfs with the mounter's credentials",
+			workload:    true,
+			foreignCred: true,
+			stack:       []string{"cap_capable", "security_capable", "ns_capable", "ovl_xattr_get", "ovl_lookup"},
+			wantClass:   NoiseForeignCred, wantSite: "ovl_xattr_get", wantNoise: true,
+		},
+		{
+			name:      "need: tun_set_iff",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable", "netlink_ns_capable", "tun_set_iff", "__tun_chr_ioctl"},
+			wantClass: "", wantSite: "tun_set_iff", wantNoise: false,
+		},
+		{
+			name:      "need: mount syscall under bpf trampoline frames",
+			workload:  true,
+			stack:     []string{"bpf_prog_6deef7357e7b4530_on_cap", "bpf_trampoline_6442452", "cap_capable", "security_capable", "capable", "__x64_sys_mount"},
+			wantClass: "", wantSite: "__x64_sys_mount", wantNoise: false,
+		},
+		{
+			name:      "need: capable_wrt_inode_uidgid is plumbing",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable", "capable_wrt_inode_uidgid", "generic_permission"},
+			wantClass: "", wantSite: "generic_permission", wantNoise: false,
+		},
+		{
+			name:      "need without a stack",
+			workload:  true,
+			stack:     nil,
+			wantClass: "", wantSite: "", wantNoise: false,
+		},
+		{
+			name:      "need with unsymbolized frames",
+			workload:  true,
+			stack:     []string{"cap_capable", "0xffffffffc0a1b2c3", "[unknown]", "  sk_attach_filter+0x10  "},
+			wantClass: "", wantSite: "sk_attach_filter", wantNoise: false,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			class, site, noise := ClassifyCheck(tt.workload, tt.foreignCred, tt.stack)
+			if class != tt.wantClass || site != tt.wantSite || noise != tt.wantNoise {
+				t.Errorf("ClassifyCheck() = (%q, %q, %v), want (%q, %q, %v)", class, site, noise, tt.wantClass, tt.wantSite, tt.wantNoise)
+			}
+		})
+	}
+}

@@ -1,0 +1,195 @@
+package profiles
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+func TestComposeOverrideGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPolicy(tc.rec(), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.ComposeOverride()
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := p.ComposeOverride()
+			if err != nil || string(again) != string(got) {
+				t.Fatalf("second rendering differs (err %v)", err)
+			}
+			assertGolden(t, tc.name+".override.yml", got)
+		})
+	}
+}
+
+func TestComposeOverrideEmptyNeeds(t *testing.T) {
+	p, err := NewPolicy(emptyRecording(), PolicyOptions{NoNewPrivileges: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.ComposeOverride()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cap_add: !override []\n", "devices: !override []\n", "privileged: false\n", "- no-new-privileges:true"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("override lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// baseCompose is a privileged service as people write them before capprof:
+// every list the override must replace has something in it to leak.
+const baseCompose = `services:
+  %s:
+    image: busybox:1.36
+    privileged: true
+    cap_add: [SYS_ADMIN, NET_RAW]
+    cap_drop: [MKNOD]
+    devices: ["/dev/kmsg:/dev/kmsg"]
+    security_opt: [label=disable]
+`
+
+// loadMerged loads base and override with compose-go the way docker compose
+// does (compose.yml then compose.override.yml) and returns the service.
+func loadMerged(t *testing.T, service, override string) types.ServiceConfig {
+	t.Helper()
+	dir := t.TempDir()
+	base := filepath.Join(dir, "compose.yml")
+	over := filepath.Join(dir, "compose.override.yml")
+	if err := os.WriteFile(base, []byte(strings.ReplaceAll(baseCompose, "%s", service)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(over, []byte(override), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cli.NewProjectOptions([]string{base, over}, cli.WithWorkingDirectory(dir), cli.WithName("capprof-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, err := cli.ProjectFromOptions(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("load compose project: %v\noverride:\n%s", err, override)
+	}
+	svc, err := project.GetService(service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// The override must survive compose's merge: the merged service ends with
+// exactly the policy, nothing of the privileged base left.
+func TestComposeOverrideMergesWithComposeGo(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPolicy(tc.rec(), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := p.ComposeOverride()
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := loadMerged(t, p.Service, string(out))
+
+			if svc.Privileged {
+				t.Error("merged service is still privileged")
+			}
+			if !slices.Equal(svc.CapDrop, []string{"ALL"}) {
+				t.Errorf("cap_drop = %v, want [ALL]", svc.CapDrop)
+			}
+			var wantCaps []string
+			for _, g := range p.CapAdd {
+				wantCaps = append(wantCaps, g.Capability)
+			}
+			if !slices.Equal(svc.CapAdd, wantCaps) {
+				t.Errorf("cap_add = %v, want exactly %v", svc.CapAdd, wantCaps)
+			}
+			var gotDevs, wantDevs []string
+			for _, d := range svc.Devices {
+				gotDevs = append(gotDevs, d.Source+":"+d.Target+":"+d.Permissions)
+			}
+			for _, d := range p.Devices {
+				wantDevs = append(wantDevs, d.HostPath+":"+d.ContainerPath+":"+d.Access)
+			}
+			if !slices.Equal(gotDevs, wantDevs) {
+				t.Errorf("devices = %v, want exactly %v", gotDevs, wantDevs)
+			}
+			wantSec := []string{"seccomp=" + p.SeccompPath}
+			if p.NoNewPrivileges {
+				wantSec = append(wantSec, "no-new-privileges:true")
+			}
+			if !slices.Equal(svc.SecurityOpt, wantSec) {
+				t.Errorf("security_opt = %v, want exactly %v", svc.SecurityOpt, wantSec)
+			}
+		})
+	}
+}
+
+// Why the tags are there: without them compose-go merges the lists as a
+// union and the privileged base's grants survive the override. If this test
+// starts failing, compose changed its merge rules and the tags may no longer
+// be needed (or may no longer be enough).
+func TestComposeMergeWithoutOverrideTagIsUnion(t *testing.T) {
+	svc := loadMerged(t, "tun", `services:
+  tun:
+    privileged: false
+    cap_add: [NET_ADMIN]
+    security_opt: ["seccomp=seccomp/tun.json"]
+`)
+	if !slices.Contains(svc.CapAdd, "SYS_ADMIN") || !slices.Contains(svc.CapAdd, "NET_ADMIN") {
+		t.Errorf("cap_add = %v, want the union with the base's SYS_ADMIN", svc.CapAdd)
+	}
+	if !slices.Contains(svc.SecurityOpt, "label=disable") {
+		t.Errorf("security_opt = %v, want the union with the base's label=disable", svc.SecurityOpt)
+	}
+}
+
+// !reset removes the attribute altogether (the node is dropped from the
+// override too), while !override replaces it with the tagged value.
+func TestComposeResetAndOverrideTags(t *testing.T) {
+	svc := loadMerged(t, "tun", `services:
+  tun:
+    cap_add: !reset []
+    devices: !reset null
+    security_opt: !override [no-new-privileges:true]
+`)
+	if len(svc.CapAdd) != 0 || len(svc.Devices) != 0 {
+		t.Errorf("after !reset: cap_add = %v, devices = %v, want none", svc.CapAdd, svc.Devices)
+	}
+	if !slices.Equal(svc.SecurityOpt, []string{"no-new-privileges:true"}) {
+		t.Errorf("security_opt = %v", svc.SecurityOpt)
+	}
+	if !svc.Privileged {
+		t.Error("privileged: untouched attributes must keep the base's value")
+	}
+}
+
+// Program names come from the workload; one with a newline must not inject
+// YAML into the override.
+func TestComposeOverrideHostileProgramName(t *testing.T) {
+	rec := tunRecording()
+	rec.Capabilities[0].Programs = []ProgramCount{{Program: "x\n    privileged: true\n#", Count: 1}}
+	p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.ComposeOverride()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc := loadMerged(t, "tun", string(out)); svc.Privileged || !slices.Equal(svc.CapAdd, []string{"NET_ADMIN"}) {
+		t.Errorf("program name changed the override:\n%s", out)
+	}
+}

@@ -1,0 +1,101 @@
+package profiles
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/moby/profiles/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Errno values written into profiles; they are Linux's on every architecture
+// capprof supports.
+const (
+	errnoEPERM  uint = 1
+	errnoENOSYS uint = 38
+)
+
+// archMaps are the archMap entries Docker's default profile uses, keyed by
+// the libseccomp/GOARCH names recordings carry. The sub-architectures let
+// 32-bit binaries run under the same names.
+var archMaps = map[string]seccomp.Architecture{
+	"amd64": {Arch: specs.ArchX86_64, SubArches: []specs.Arch{specs.ArchX86, specs.ArchX32}},
+	"arm64": {Arch: specs.ArchAARCH64, SubArches: []specs.Arch{specs.ArchARM}},
+}
+
+// archAliases accepts the kernel's names (uname -m) for the same architectures.
+var archAliases = map[string]string{
+	"x86_64":  "amd64",
+	"aarch64": "arm64",
+}
+
+// normalizeArch returns the recording's arch as a key of archMaps.
+func normalizeArch(arch string) (string, error) {
+	if a, ok := archAliases[arch]; ok {
+		arch = a
+	}
+	if _, ok := archMaps[arch]; !ok {
+		known := make([]string, 0, len(archMaps))
+		for k := range archMaps {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		return "", fmt.Errorf("%w: %q (supported: %v)", ErrUnknownArch, arch, known)
+	}
+	return arch, nil
+}
+
+// SeccompProfile renders the policy as a Docker seccomp profile for arch
+// (empty means the policy's own): everything not allowed fails with EPERM,
+// and NoSys fails with ENOSYS so libc falls back. The JSON is indented by two
+// spaces and ends with a newline.
+func (p Policy) SeccompProfile(arch string) ([]byte, error) {
+	if arch == "" {
+		arch = p.Arch
+	}
+	arch, err := normalizeArch(arch)
+	if err != nil {
+		return nil, err
+	}
+	if p.Arch != "" && arch != p.Arch {
+		return nil, fmt.Errorf("%w: the policy was recorded on %s, not %s; syscall names differ between architectures", ErrUnknownArch, p.Arch, arch)
+	}
+	if len(p.Syscalls) == 0 {
+		return nil, fmt.Errorf("%w: no allowed system calls; build the policy with NewPolicy", ErrInvalidSeccomp)
+	}
+	am := archMaps[arch]
+	defaultErrno := errnoEPERM
+	prof := seccomp.Seccomp{
+		LinuxSeccomp: specs.LinuxSeccomp{
+			DefaultAction:   specs.ActErrno,
+			DefaultErrnoRet: &defaultErrno,
+		},
+		ArchMap: []seccomp.Architecture{{Arch: am.Arch, SubArches: slices.Clone(am.SubArches)}},
+	}
+	allow := slices.Clone(p.Syscalls)
+	sort.Strings(allow)
+	prof.Syscalls = append(prof.Syscalls, &seccomp.Syscall{
+		LinuxSyscall: specs.LinuxSyscall{Names: slices.Compact(allow), Action: specs.ActAllow},
+		Comment:      fmt.Sprintf("made by service %s during the trace run, or by the container runtime after it installs the filter", p.Service),
+	})
+	if len(p.NoSys) > 0 {
+		enosys := errnoENOSYS
+		nosys := slices.Clone(p.NoSys)
+		sort.Strings(nosys)
+		prof.Syscalls = append(prof.Syscalls, &seccomp.Syscall{
+			LinuxSyscall: specs.LinuxSyscall{Names: slices.Compact(nosys), Action: specs.ActErrno, ErrnoRet: &enosys},
+			Comment:      "not seen; ENOSYS instead of EPERM so libc falls back (clone3 to clone)",
+		})
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(prof); err != nil {
+		return nil, fmt.Errorf("encode seccomp profile: %w", err)
+	}
+	return buf.Bytes(), nil
+}

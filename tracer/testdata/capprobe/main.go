@@ -1,0 +1,56 @@
+// Command capprobe is the workload of the tracer's end-to-end tests: run as a
+// container's entrypoint, it makes a few privileged requests the tests then
+// look for in a snapshot. It is built statically and imported into an image
+// of its own, so its comm is "capprobe".
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	mode := "probe"
+	if len(os.Args) > 1 {
+		mode = os.Args[1]
+	}
+	switch mode {
+	case "probe":
+		probe()
+	case "wait":
+		// Stay up for docker exec until stopped.
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+		<-stop
+	default:
+		fmt.Fprintf(os.Stderr, "capprobe: unknown mode %q\n", mode)
+		os.Exit(2)
+	}
+}
+
+// probe changes a file's owner to another user (CAP_CHOWN) and reads and
+// writes /dev/null (character device 1:3). Failures are reported but do not
+// stop it: under a seccomp profile the chown is meant to fail.
+func probe() {
+	const path = "/capprobe-file"
+	if err := os.WriteFile(path, []byte("capprobe\n"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "capprobe: create:", err)
+	}
+	if err := os.Chown(path, 4242, 4242); err != nil {
+		fmt.Fprintln(os.Stderr, "capprobe: chown:", err)
+	} else {
+		fmt.Println("capprobe: chown ok")
+	}
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capprobe: open /dev/null:", err)
+		return
+	}
+	if _, err := null.Write([]byte("x")); err != nil {
+		fmt.Fprintln(os.Stderr, "capprobe: write /dev/null:", err)
+	}
+	null.Close()
+	fmt.Println("capprobe: /dev/null ok")
+}
