@@ -11,6 +11,13 @@ import (
 	"github.com/capprof/capprof/tracer"
 )
 
+// nsKey names one mount namespace: its inode number, which the kernel reuses
+// as soon as the namespace is freed, and its id, which it never reuses.
+type nsKey struct {
+	ino uint32
+	id  uint64
+}
+
 // errnoEPERM is what the generated profile answers for a syscall it refuses.
 const errnoEPERM = 1
 
@@ -62,7 +69,7 @@ func devicePaths(devs []HostDevice) map[string]string {
 // buildRecording turns what the tracer saw in the service's mount namespaces
 // into a classified Recording: needs apart from noise, workload syscalls apart
 // from the runtime's, and the devices the workload used beyond the defaults.
-func buildRecording(snap *tracer.Snapshot, mntns map[uint32]bool, devPaths map[string]string, arch string) (profiles.Recording, error) {
+func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[string]string, arch string) (profiles.Recording, error) {
 	scmpArch, err := seccomp.GetArchFromString(arch)
 	if err != nil {
 		return profiles.Recording{}, fmt.Errorf("architecture %q: %w", arch, err)
@@ -85,7 +92,7 @@ func buildRecording(snap *tracer.Snapshot, mntns map[uint32]bool, devPaths map[s
 	}
 	noise := map[noiseKey]*noiseAgg{}
 	for _, c := range snap.CapChecks {
-		if !mntns[c.MntNS] {
+		if !mntns[nsKey{c.MntNS, c.MntNSID}] {
 			continue
 		}
 		class, site, isNoise := profiles.ClassifyCheck(c.Workload, c.ForeignCred, c.Stack)
@@ -141,7 +148,7 @@ func buildRecording(snap *tracer.Snapshot, mntns map[uint32]bool, devPaths map[s
 	workload := map[string]uint64{}
 	runtime := map[string]uint64{}
 	for _, s := range snap.Syscalls {
-		if !mntns[s.MntNS] {
+		if !mntns[nsKey{s.MntNS, s.MntNSID}] {
 			continue
 		}
 		name := syscallName(scmpArch, s.Nr)
@@ -161,7 +168,7 @@ func buildRecording(snap *tracer.Snapshot, mntns map[uint32]bool, devPaths map[s
 	}
 	devs := map[string]*devAgg{}
 	for _, d := range snap.Devices {
-		if !mntns[d.MntNS] || !d.Workload {
+		if !mntns[nsKey{d.MntNS, d.MntNSID}] || !d.Workload {
 			continue
 		}
 		typ := "c"
@@ -217,7 +224,7 @@ func syscallList(counts map[string]uint64, skip map[string]uint64) []profiles.Sy
 // profile refused (EPERM for a syscall it does not allow), fail the replay.
 // Checks that were denied in the trace run too were tolerated by the service
 // and do not count.
-func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *tracer.Snapshot, mntns map[uint32]bool, policy profiles.Policy, arch string) (denied, refused []string) {
+func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *tracer.Snapshot, mntns map[nsKey]bool, policy profiles.Policy, arch string) (denied, refused []string) {
 	toleratedInTrace := map[string]bool{}
 	for _, c := range trace.Capabilities {
 		if c.Granted == 0 && c.Denied > 0 {
@@ -246,7 +253,7 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 	}
 	seen := map[string]uint64{}
 	for _, e := range snap.SyscallErrors {
-		if !mntns[e.MntNS] || e.Errno != errnoEPERM {
+		if !mntns[nsKey{e.MntNS, e.MntNSID}] || e.Errno != errnoEPERM {
 			continue
 		}
 		name := syscallName(scmpArch, e.Nr)

@@ -20,32 +20,35 @@ func syntheticSnapshot() *tracer.Snapshot {
 	return &tracer.Snapshot{
 		HostMntNS: 1,
 		Namespaces: []tracer.Namespace{
-			{MntNS: 100, Nodename: "abc123", FirstPID: 10},
+			{MntNS: 100, MntNSID: 7, Nodename: "abc123", FirstPID: 10},
 			{MntNS: 200, Nodename: "other", FirstPID: 20},
+			// The same inode reused by a later container: a different namespace.
+			{MntNS: 100, MntNSID: 9, Nodename: "later", FirstPID: 30},
 		},
 		CapChecks: []tracer.CapCheck{
-			{MntNS: 100, Cap: capNetAdmin, Workload: true, Comm: "ip", Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 3},
-			{MntNS: 100, Cap: capNetAdmin, Workload: true, Comm: "ip", Denied: true, Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 1},
-			{MntNS: 100, Cap: capSysAdmin, Workload: true, Comm: "sh", Stack: vmStack, Count: 40},
-			{MntNS: 100, Cap: capSetpcap, Workload: false, Comm: "runc:[2:INIT]", Count: 38},
+			{MntNS: 100, MntNSID: 7, Cap: capNetAdmin, Workload: true, Comm: "ip", Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 3},
+			{MntNS: 100, MntNSID: 7, Cap: capNetAdmin, Workload: true, Comm: "ip", Denied: true, Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 1},
+			{MntNS: 100, MntNSID: 7, Cap: capSysAdmin, Workload: true, Comm: "sh", Stack: vmStack, Count: 40},
+			{MntNS: 100, MntNSID: 7, Cap: capSetpcap, Workload: false, Comm: "runc:[2:INIT]", Count: 38},
 			{MntNS: 200, Cap: capChown, Workload: true, Comm: "elsewhere", Count: 5},
+			{MntNS: 100, MntNSID: 9, Cap: capChown, Workload: true, Comm: "reused", Count: 5},
 		},
 		Syscalls: []tracer.Syscall{
-			{MntNS: 100, Nr: 0, Workload: true, Count: 7},    // read
-			{MntNS: 100, Nr: 165, Workload: false, Count: 4}, // mount: runc only
-			{MntNS: 100, Nr: 0, Workload: false, Count: 2},   // read by runc too: kept as workload only
-			{MntNS: 200, Nr: 1, Workload: true, Count: 1},    // write, other container
+			{MntNS: 100, MntNSID: 7, Nr: 0, Workload: true, Count: 7},    // read
+			{MntNS: 100, MntNSID: 7, Nr: 165, Workload: false, Count: 4}, // mount: runc only
+			{MntNS: 100, MntNSID: 7, Nr: 0, Workload: false, Count: 2},   // read by runc too: kept as workload only
+			{MntNS: 200, Nr: 1, Workload: true, Count: 1},                // write, other container
 		},
 		SyscallErrors: []tracer.SyscallError{
-			{MntNS: 100, Nr: 165, Errno: 1, Count: 2}, // mount refused
-			{MntNS: 100, Nr: 0, Errno: 1, Count: 1},   // read EPERM: allowed, so the kernel said it
-			{MntNS: 100, Nr: 435, Errno: 38, Count: 1},
+			{MntNS: 100, MntNSID: 7, Nr: 165, Errno: 1, Count: 2}, // mount refused
+			{MntNS: 100, MntNSID: 7, Nr: 0, Errno: 1, Count: 1},   // read EPERM: allowed, so the kernel said it
+			{MntNS: 100, MntNSID: 7, Nr: 435, Errno: 38, Count: 1},
 		},
 		Devices: []tracer.DeviceAccess{
-			{MntNS: 100, Major: 10, Minor: 200, Access: "rw", Workload: true, Comm: "ip", Count: 1},
-			{MntNS: 100, Major: 10, Minor: 200, Access: "m", Workload: false, Comm: "runc:[2:INIT]", Count: 1},
-			{MntNS: 100, Major: 1, Minor: 3, Access: "w", Workload: true, Comm: "sh", Count: 9},
-			{MntNS: 100, Major: 10, Minor: 229, Access: "m", Workload: true, Comm: "mknod", Count: 1},
+			{MntNS: 100, MntNSID: 7, Major: 10, Minor: 200, Access: "rw", Workload: true, Comm: "ip", Count: 1},
+			{MntNS: 100, MntNSID: 7, Major: 10, Minor: 200, Access: "m", Workload: false, Comm: "runc:[2:INIT]", Count: 1},
+			{MntNS: 100, MntNSID: 7, Major: 1, Minor: 3, Access: "w", Workload: true, Comm: "sh", Count: 9},
+			{MntNS: 100, MntNSID: 7, Major: 10, Minor: 229, Access: "m", Workload: true, Comm: "mknod", Count: 1},
 		},
 	}
 }
@@ -54,7 +57,7 @@ func TestBuildRecording(t *testing.T) {
 	snap := syntheticSnapshot()
 	out := &runOutcome{containers: []containerIdentity{{ID: "abc123def", Hostname: "abc123"}}}
 	ns := out.mntns(snap)
-	if len(ns) != 1 || !ns[100] {
+	if len(ns) != 1 || !ns[nsKey{100, 7}] {
 		t.Fatalf("mntns = %v, want only 100 (found by hostname)", ns)
 	}
 	paths := map[string]string{"c 10:200": "/dev/net/tun", "c 10:229": "/dev/fuse"}
@@ -103,7 +106,7 @@ func names(uses []profiles.SyscallUse) string {
 
 func TestReplayFindings(t *testing.T) {
 	snap := syntheticSnapshot()
-	ns := map[uint32]bool{100: true}
+	ns := map[nsKey]bool{{100, 7}: true}
 	trace := profiles.Recording{Capabilities: []profiles.CapabilityUse{
 		{Capability: "CAP_SYS_RESOURCE", Denied: 2}, // denied in the trace run too: tolerated
 	}}

@@ -27,7 +27,7 @@ const observeLimit = 30 * time.Second
 type containerIdentity struct {
 	ID       string
 	Hostname string
-	MntNS    uint32
+	MntNS    nsKey
 	ImageID  string
 }
 
@@ -46,11 +46,11 @@ type runOutcome struct {
 }
 
 // mntns returns the mount namespaces of the run's containers found in snap.
-func (o *runOutcome) mntns(snap *tracer.Snapshot) map[uint32]bool {
-	set := map[uint32]bool{}
+func (o *runOutcome) mntns(snap *tracer.Snapshot) map[nsKey]bool {
+	set := map[nsKey]bool{}
 	hosts := map[string]bool{}
 	for _, c := range o.containers {
-		if c.MntNS != 0 {
+		if c.MntNS != (nsKey{}) {
 			set[c.MntNS] = true
 		}
 		if c.Hostname != "" {
@@ -59,7 +59,7 @@ func (o *runOutcome) mntns(snap *tracer.Snapshot) map[uint32]bool {
 	}
 	for _, ns := range snap.Namespaces {
 		if hosts[ns.Nodename] && ns.MntNS != snap.HostMntNS {
-			set[ns.MntNS] = true
+			set[nsKey{ns.MntNS, ns.MntNSID}] = true
 		}
 	}
 	return set
@@ -160,12 +160,14 @@ func (p *profiler) identify(ctx context.Context, project string, out *runOutcome
 			id.Hostname = inspect.Config.Hostname
 		}
 		if inspect.State != nil && inspect.State.Running && inspect.State.Pid > 0 {
-			if ns, err := tracer.MntNSOf(inspect.State.Pid); err == nil {
-				id.MntNS = ns
+			ino, err1 := tracer.MntNSOf(inspect.State.Pid)
+			nsid, err2 := tracer.MntNSIDOf(inspect.State.Pid)
+			if err1 == nil && err2 == nil {
+				id.MntNS = nsKey{ino, nsid}
 			}
 		}
 		if i, ok := known[c.ID]; ok {
-			if id.MntNS == 0 {
+			if id.MntNS == (nsKey{}) {
 				id.MntNS = out.containers[i].MntNS
 			}
 			out.containers[i] = id
