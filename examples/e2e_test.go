@@ -159,12 +159,16 @@ func readReport(t *testing.T, path string) profiles.Report {
 func upByHand(t *testing.T, ctx context.Context, dir, out string, ex example) {
 	t.Helper()
 	project := fmt.Sprintf("capprof-e2e-%s-%d", filepath.Base(dir), os.Getpid())
-	compose := func(args ...string) ([]byte, error) {
+	composeIn := func(ctx context.Context, args ...string) ([]byte, error) {
 		full := append([]string{"compose", "-p", project, "-f", filepath.Join(dir, "compose.yml"), "-f", filepath.Join(out, "compose.override.yml")}, args...)
 		return exec.CommandContext(ctx, "docker", full...).CombinedOutput()
 	}
+	compose := func(args ...string) ([]byte, error) { return composeIn(ctx, args...) }
 	t.Cleanup(func() {
-		if out, err := compose("down", "--volumes", "--remove-orphans", "--timeout", "5"); err != nil {
+		// The test's context is gone by now: clean up under a context of its own.
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if out, err := composeIn(cctx, "down", "--volumes", "--remove-orphans", "--timeout", "5"); err != nil {
 			t.Errorf("compose down: %v\n%s", err, out)
 		}
 	})

@@ -253,7 +253,10 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 	}
 	seen := map[string]uint64{}
 	for _, e := range snap.SyscallErrors {
-		if !mntns[nsKey{e.MntNS, e.MntNSID}] || e.Errno != errnoEPERM {
+		// rt_sigreturn exits with the number -1 ("no syscall to restart") and
+		// whatever the interrupted context held in the return register, which
+		// can look like -EPERM: it is never a refusal.
+		if !mntns[nsKey{e.MntNS, e.MntNSID}] || e.Errno != errnoEPERM || e.Nr < 0 {
 			continue
 		}
 		name := syscallName(scmpArch, e.Nr)

@@ -43,6 +43,7 @@ func syntheticSnapshot() *tracer.Snapshot {
 			{MntNS: 100, MntNSID: 7, Nr: 165, Errno: 1, Count: 2}, // mount refused
 			{MntNS: 100, MntNSID: 7, Nr: 0, Errno: 1, Count: 1},   // read EPERM: allowed, so the kernel said it
 			{MntNS: 100, MntNSID: 7, Nr: 435, Errno: 38, Count: 1},
+			{MntNS: 100, MntNSID: 7, Nr: -1, Errno: 1, Count: 1}, // rt_sigreturn restoring -1
 		},
 		Devices: []tracer.DeviceAccess{
 			{MntNS: 100, MntNSID: 7, Major: 10, Minor: 200, Access: "rw", Workload: true, Comm: "ip", Count: 1},
