@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mattn/go-shellwords"
+
 	"github.com/capprof/capprof/internal/testutil"
 	"github.com/capprof/capprof/profiler"
 	"github.com/capprof/capprof/profiles"
@@ -176,9 +178,17 @@ func upByHand(t *testing.T, ctx context.Context, dir, out string, ex example) {
 		t.Fatalf("docker compose up with the override: %v\n%s", err, b)
 	}
 	deadline := time.Now().Add(20 * time.Second)
+	_, noShell := compose("exec", "-T", ex.Service, "/bin/sh", "-c", "true")
 	for _, c := range ex.Exec {
+		argv := []string{"/bin/sh", "-c", c}
+		if noShell != nil {
+			var err error
+			if argv, err = shellwords.Parse(c); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for {
-			b, err := compose("exec", "-T", ex.Service, "sh", "-c", c)
+			b, err := compose(append([]string{"exec", "-T", ex.Service}, argv...)...)
 			if err == nil {
 				break
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"github.com/urfave/cli/v2"
@@ -14,6 +15,8 @@ const (
 	exitFailure  = 1
 	exitUsage    = 2
 	exitUnproven = 3
+	// exitInterrupted is the shell's code for a command ended by SIGINT.
+	exitInterrupted = 130
 )
 
 // usageError marks errors in what the user asked for (flags, compose files).
@@ -31,6 +34,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, profiler.ErrVerificationFailed):
 		return exitUnproven
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
 	default:
 		return exitFailure
 	}
@@ -45,7 +50,7 @@ capabilities, devices and syscalls it really uses while a workload runs, writes 
 least-privilege compose.override.yml and seccomp profile, and proves them by replay.
 
 Exit codes: 0 done and verified, 1 failure, 2 usage or compose-file error,
-3 the replay under the generated override did not pass.`,
+3 the replay under the generated override did not pass, 130 interrupted.`,
 		HideHelpCommand: true,
 		Commands:        []*cli.Command{profileCommand},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

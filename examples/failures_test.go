@@ -1,0 +1,147 @@
+package examples
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/capprof/capprof/internal/testutil"
+)
+
+// leftovers lists the containers of capprof's own compose projects.
+func leftovers(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=com.docker.compose.project",
+		"--format", `{{.Label "com.docker.compose.project"}} {{.Names}}`).Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	var mine []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.HasPrefix(line, "capprof-trace-") || strings.HasPrefix(line, "capprof-replay-") {
+			mine = append(mine, line)
+		}
+	}
+	return strings.Join(mine, "; ")
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// A failing or hanging workload means no profile: the error names the
+// command and shows its output, and nothing is left running.
+func TestProfileFailures(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	bin := buildCapprof(t)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{"failing exec", []string{"--service", "tun", "--exec", "echo boom-output >&2; exit 3"}, 1,
+			[]string{`exec command "echo boom-output >&2; exit 3" exited 3`, "boom-output"}},
+		{"hanging exec", []string{"--service", "tun", "--exec", "sleep 60", "--timeout", "2s"}, 1,
+			[]string{`exec command "sleep 60" exited 124`, "timed out after 2s"}},
+		{"failing host command", []string{"--service", "tun", "--run", "echo host-said-no; false"}, 1,
+			[]string{`run command "echo host-said-no; false" exited 1`, "host-said-no"}},
+		{"unknown service", []string{"--service", "nope"}, 2, []string{`unknown service "nope"`, "services: tun"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"profile", "-f", filepath.Join("tun", "compose.yml"), "--out", out, "--startup-grace", "0s"}, tt.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			output, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+			if got := exitCode(err); got != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\n%s", got, tt.wantCode, output)
+			}
+			for _, w := range tt.want {
+				if !bytes.Contains(output, []byte(w)) {
+					t.Errorf("output does not say %q:\n%s", w, output)
+				}
+			}
+			if entries, _ := os.ReadDir(out); len(entries) != 0 {
+				t.Errorf("a failed trace run wrote %d files into %s", len(entries), out)
+			}
+			if left := leftovers(t); left != "" {
+				t.Errorf("left running: %s", left)
+			}
+		})
+	}
+}
+
+// Ctrl-C during the trace run removes everything the run created.
+func TestProfileInterruptCleansUp(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	bin := buildCapprof(t)
+	cmd := exec.Command(bin, "profile", "-f", filepath.Join("tun", "compose.yml"), "--service", "tun",
+		"--duration", "2m", "--out", t.TempDir())
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	observing := make(chan struct{})
+	var log bytes.Buffer
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signaled := false
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if !signaled && strings.Contains(sc.Text(), "observing for") {
+				signaled = true
+				close(observing)
+			}
+		}
+	}()
+	select {
+	case <-observing:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the trace run never started observing:\n%s", log.String())
+	}
+	if left := leftovers(t); left == "" {
+		t.Fatal("no trace container is running before the interrupt: the test proves nothing")
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(90 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("capprof did not stop within 90s of Ctrl-C")
+	}
+	if got := exitCode(err); got != 130 {
+		t.Errorf("an interrupted profile exited %d, want 130", got)
+	}
+	if left := leftovers(t); left != "" {
+		t.Errorf("left running after Ctrl-C: %s\n%s", left, log.String())
+	}
+}
