@@ -131,7 +131,7 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	defer tr.Close()
 	host.Notes = append(host.Notes, tr.Notes()...)
 
-	trace, err := p.runService(ctx, "trace", traceFiles, false)
+	trace, err := p.runService(ctx, "trace", traceFiles, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,6 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if len(trace.containers) > 0 {
 		rec.ImageID = trace.containers[0].ImageID
 	}
-	wasRunning := trace.runningAtEnd
 	fmt.Fprintf(p.progress, "capprof: recorded %d capabilities needed, %d noise classes, %d syscalls, %d devices\n",
 		len(rec.Capabilities), len(rec.Noise), len(rec.Syscalls), len(rec.Devices))
 
@@ -187,7 +186,7 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 
 	var verifyErr error
 	if !opts.SkipVerify {
-		v, err := p.verify(ctx, tr, rec, policy, overridePath, emulated, tp, tmp, wasRunning)
+		v, err := p.verify(ctx, tr, rec, policy, overridePath, emulated, tp, tmp, trace)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +234,7 @@ func (p *profiler) writeArtifacts(policy profiles.Policy, arch, overridePath, se
 
 // verify replays the workload with the user's files plus the generated override.
 func (p *profiler) verify(ctx context.Context, tr *tracer.Tracer, trace profiles.Recording, policy profiles.Policy,
-	overridePath string, emulated []string, tp TracePrivilege, tmp string, expectRunning bool) (*profiles.Verification, error) {
+	overridePath string, emulated []string, tp TracePrivilege, tmp string, traceRun *runOutcome) (*profiles.Verification, error) {
 	files := append(append([]string(nil), p.project.ComposeFiles...), overridePath)
 	var deps []string
 	for _, s := range emulated {
@@ -254,7 +253,7 @@ func (p *profiler) verify(ctx context.Context, tr *tracer.Tracer, trace profiles
 		}
 		files = append(files[:len(files)-1], path, overridePath)
 	}
-	replay, err := p.runService(ctx, "replay", files, expectRunning)
+	replay, err := p.runService(ctx, "replay", files, traceRun)
 	if err != nil {
 		return nil, err
 	}

@@ -41,8 +41,10 @@ type runOutcome struct {
 	// stoppedEarly is set when the service's container was no longer running
 	// after the workload although it was expected to keep running.
 	stoppedEarly string
-	// runningAtEnd says whether the container was still running after the workload.
+	// runningAtEnd says whether the container was still running after the
+	// workload; exitCode is its exit code when it was not.
 	runningAtEnd bool
+	exitCode     int
 }
 
 // mntns returns the mount namespaces of the run's containers found in snap.
@@ -77,8 +79,10 @@ func projectName(kind, service string) string {
 // runService starts the service in its own compose project, runs the
 // workload, notes the containers' identities and removes everything again.
 // Only an infrastructure error is returned as error; a failing service or
-// workload is in the outcome.
-func (p *profiler) runService(ctx context.Context, kind string, files []string, expectRunning bool) (*runOutcome, error) {
+// workload is in the outcome. A replay passes the trace run's outcome as
+// expect: the service must then end the way it did there (still running, or
+// exited 0).
+func (p *profiler) runService(ctx context.Context, kind string, files []string, expect *runOutcome) (*runOutcome, error) {
 	cr := &composeRun{project: projectName(kind, p.service), projectDir: p.project.WorkingDir, files: files, progress: p.progress}
 	out := &runOutcome{project: cr.project}
 	fmt.Fprintf(p.progress, "capprof: %s run: starting %q as compose project %s\n", kind, p.service, cr.project)
@@ -117,8 +121,14 @@ func (p *profiler) runService(ctx context.Context, kind string, files []string, 
 	}
 	if inspect, err := p.docker.ContainerInspect(ctx, main); err == nil {
 		out.runningAtEnd = inspect.State.Running
-		if expectRunning && !out.runningAtEnd && out.workloadErr == nil {
-			out.stoppedEarly = fmt.Sprintf("the container stopped during the workload (exit code %d):\n%s", inspect.State.ExitCode, cr.logs(p.service))
+		out.exitCode = inspect.State.ExitCode
+		if expect != nil && out.workloadErr == nil {
+			switch {
+			case expect.runningAtEnd && !out.runningAtEnd:
+				out.stoppedEarly = fmt.Sprintf("the container stopped during the workload (exit code %d); it kept running in the trace run:\n%s", out.exitCode, cr.logs(p.service))
+			case !expect.runningAtEnd && expect.exitCode == 0 && !out.runningAtEnd && out.exitCode != 0:
+				out.stoppedEarly = fmt.Sprintf("the service's command exited %d; it exited 0 in the trace run:\n%s", out.exitCode, cr.logs(p.service))
+			}
 		}
 	}
 	if out.workloadErr != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -24,19 +25,25 @@ Example:
        --exec 'ip -o addr show dev tun0 | grep -q 192.0.2.1' --out out/tun
    docker compose -f examples/tun/compose.yml -f out/tun/compose.override.yml up -d`,
 	Flags: []cli.Flag{
-		&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "compose `FILE` (repeat to merge several, as with docker compose)", EnvVars: []string{"CAPPROF_FILE"}, Required: true},
-		&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the `NAME` of the service to profile", EnvVars: []string{"CAPPROF_SERVICE"}, Required: true},
+		&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "compose `FILE` (repeat to merge several, as with docker compose)", EnvVars: []string{"CAPPROF_FILE"}},
+		&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the `NAME` of the service to profile", EnvVars: []string{"CAPPROF_SERVICE"}},
 		&cli.StringSliceFlag{Name: "exec", Usage: "workload `CMD` run inside the service's container (sh -c when the image has a shell); repeatable, must exit 0", EnvVars: []string{"CAPPROF_EXEC"}},
 		&cli.StringSliceFlag{Name: "run", Usage: "workload `CMD` run on the host with sh -c (e.g. curl against a published port); repeatable, must exit 0", EnvVars: []string{"CAPPROF_RUN"}},
 		&cli.DurationFlag{Name: "duration", Usage: "observe for this long after the commands (alone: observe only)", EnvVars: []string{"CAPPROF_DURATION"}},
 		&cli.DurationFlag{Name: "timeout", Value: 2 * time.Minute, Usage: "limit for each workload command", EnvVars: []string{"CAPPROF_TIMEOUT"}},
 		&cli.DurationFlag{Name: "startup-grace", Value: 15 * time.Second, Usage: "retry the first workload command this long while the service starts", EnvVars: []string{"CAPPROF_STARTUP_GRACE"}},
-		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` for the override, seccomp profile and report", EnvVars: []string{"CAPPROF_OUT"}, Required: true},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` for the override, seccomp profile and report", EnvVars: []string{"CAPPROF_OUT"}},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the replay (the result is then unproven)", EnvVars: []string{"CAPPROF_NO_VERIFY"}},
+	},
+	OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+		return usageError{err}
 	},
 	Action: func(cliCtx *cli.Context) error {
 		if cliCtx.NArg() > 0 {
 			return usageError{fmt.Errorf("profile takes no arguments, got %q (use --exec or --run for workload commands)", cliCtx.Args().Slice())}
+		}
+		if err := requireFlags(cliCtx, "file", "service", "out"); err != nil {
+			return err
 		}
 		res, err := profiler.Profile(cliCtx.Context, profiler.Options{
 			ComposeFiles: cliCtx.StringSlice("file"),
@@ -67,6 +74,22 @@ Example:
 		}
 		return err
 	},
+}
+
+// requireFlags returns a usage error naming the flags that were not set.
+// (urfave/cli's own Required check returns an error that cannot be told
+// apart from a run-time failure.)
+func requireFlags(cliCtx *cli.Context, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if !cliCtx.IsSet(n) {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if len(missing) > 0 {
+		return usageError{fmt.Errorf("missing %s (see capprof profile --help)", strings.Join(missing, ", "))}
+	}
+	return nil
 }
 
 // isLoadError tells compose-file problems (exit 2) from run-time failures.

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/capprof/capprof/profiler"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"ok", nil, exitOK},
+		{"usage", usageError{errors.New("bad flag")}, exitUsage},
+		{"unknown service", fmt.Errorf("x: %w", profiler.ErrUnknownService), exitUsage},
+		{"compose file", usageError{&profiler.LoadError{Err: errors.New("yaml")}}, exitUsage},
+		{"verification", fmt.Errorf("x: %w", profiler.ErrVerificationFailed), exitUnproven},
+		{"workload", fmt.Errorf("x: %w", profiler.ErrWorkloadFailed), exitFailure},
+		{"interrupted", fmt.Errorf("x: %w", context.Canceled), exitInterrupted},
+		{"other", errors.New("docker gone"), exitFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitCode(tt.err); got != tt.want {
+				t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// Mistakes in what the user typed exit 2 with a one-line reason, before
+// anything needs root or Docker.
+func TestProfileUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "compose.yml")
+	if err := os.WriteFile(good, []byte("services:\n  web:\n    image: x\n    privileged: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("services: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no flags", nil, "missing --file, --service, --out"},
+		{"stray argument", []string{"-f", good, "--service", "web", "--out", dir, "extra"}, "takes no arguments"},
+		{"unknown flag", []string{"--nope"}, "nope"},
+		{"invalid yaml", []string{"-f", bad, "--service", "web", "--out", dir}, "bad.yml"},
+		{"missing file", []string{"-f", filepath.Join(dir, "missing.yml"), "--service", "web", "--out", dir}, "missing.yml"},
+		{"unknown service", []string{"-f", good, "--service", "db", "--out", dir}, `unknown service "db"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := newApp()
+			var out bytes.Buffer
+			app.Writer, app.ErrWriter = &out, &out
+			err := app.RunContext(context.Background(), append([]string{"capprof", "profile"}, tt.args...))
+			if got := exitCode(err); got != exitUsage {
+				t.Errorf("exit code = %d (err %v), want %d", got, err, exitUsage)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,125 @@
+package examples
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capprof/capprof/internal/testutil"
+	"github.com/capprof/capprof/profiles"
+)
+
+// writeProject writes a compose file into a fresh directory.
+func writeProject(t *testing.T, compose string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "compose.yml"), []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func runCapprof(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	return string(out), exitCode(err)
+}
+
+// A service that does its privileged work at start and exits: with no
+// workload capprof observes until the command exits, and the tracer, attached
+// before the container starts, sees the start-up.
+func TestProfileStartupOnly(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	bin := buildCapprof(t)
+	dir := writeProject(t, `
+services:
+  oneshot:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "ip tuntap add dev tun7 mode tun && ip link show tun7"]
+`)
+	out := filepath.Join(dir, "out")
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "oneshot", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, output)
+	}
+	if !strings.Contains(output, "observing until the service exits") {
+		t.Errorf("capprof did not say it observes the service alone:\n%s", output)
+	}
+	report := readReport(t, filepath.Join(out, "report.json"))
+	sr := report.Services[0]
+	if got := grantNames(sr.Policy); got != "NET_ADMIN" {
+		t.Errorf("cap_add = %s, want NET_ADMIN (start-up must be recorded)\n%s", got, output)
+	}
+	if len(sr.Devices) != 1 || sr.Devices[0].Path != "/dev/net/tun" {
+		t.Errorf("devices = %+v, want /dev/net/tun", sr.Devices)
+	}
+	if sr.Verification == nil || !sr.Verification.Passed {
+		t.Errorf("verification = %+v, want passed", sr.Verification)
+	}
+}
+
+// A replay that is denied what the trace run was granted fails with exit 3,
+// says what was denied, and still writes the report that says so. The
+// service here does its privileged step only on its second start, which is
+// the replay. The first start makes the same mount(2) call on a path that
+// does not exist, which fails before the kernel checks CAP_SYS_ADMIN: so the
+// syscall is in the profile, and the capability check, not seccomp, stops the
+// replay.
+func TestProfileFailedReplay(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	bin := buildCapprof(t)
+	dir := writeProject(t, `
+services:
+  sneaky:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    volumes: ["./state:/state"]
+    entrypoint: ["/bin/sh", "-c", "if [ -e /state/traced ]; then mount -t tmpfs tmpfs /mnt || true; else touch /state/traced; mount -t tmpfs tmpfs /no/such/dir || true; fi; trap 'exit 0' TERM; sleep infinity & wait"]
+`)
+	if err := os.Mkdir(filepath.Join(dir, "state"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "sneaky",
+		"--exec", "test -e /state/traced", "--duration", "2s", "--out", out)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (replay failed):\n%s", code, output)
+	}
+	if !strings.Contains(output, "CAP_SYS_ADMIN") || !strings.Contains(output, "verification failed") {
+		t.Errorf("output does not say CAP_SYS_ADMIN was denied:\n%s", output)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatalf("no report after a failed replay: %v", err)
+	}
+	var report profiles.Report
+	if err := json.Unmarshal(b, &report); err != nil {
+		t.Fatal(err)
+	}
+	v := report.Services[0].Verification
+	if v == nil || v.Passed || len(v.DeniedCapabilities) == 0 || !strings.HasPrefix(v.DeniedCapabilities[0], "CAP_SYS_ADMIN") {
+		t.Errorf("report verification = %+v, want failed with CAP_SYS_ADMIN denied", v)
+	}
+}
+
+func grantNames(s profiles.PolicySummary) string {
+	var names []string
+	for _, g := range s.CapAdd {
+		names = append(names, g.Capability)
+	}
+	return strings.Join(names, ",")
+}
