@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	dockertypes "github.com/docker/docker/api/types"
 	"github.com/docker/docker/client"
 
 	"github.com/capprof/capprof/profiles"
@@ -92,9 +93,7 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	host := profiles.HostFacts{Kernel: kernelRelease(), Arch: runtime.GOARCH, DockerVersion: version.Version}
-	if info, err := dc.Info(ctx); err == nil {
-		host.Runtime = info.DefaultRuntime
-	}
+	host.Runtime = runtimeName(ctx, dc, version)
 	tp, err := tracePrivilege(version.Version, devs)
 	if err != nil {
 		return nil, err
@@ -349,6 +348,21 @@ func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, v *p
 		fmt.Sprintf("%-14s %-36s %s", "syscalls", "all (seccomp unconfined)", fmt.Sprintf("%d allowed, %d answered ENOSYS", len(policy.Syscalls), len(policy.NoSys))),
 		fmt.Sprintf("%-14s %-36s %s", "replay", "", result),
 	}
+}
+
+// runtimeName names the engine's default OCI runtime with its version when
+// the engine reports one ("runc 1.1.5+ds1").
+func runtimeName(ctx context.Context, dc *client.Client, version dockertypes.Version) string {
+	name := "runc"
+	if info, err := dc.Info(ctx); err == nil && info.DefaultRuntime != "" {
+		name = info.DefaultRuntime
+	}
+	for _, c := range version.Components {
+		if c.Name == name && c.Version != "" {
+			return name + " " + c.Version
+		}
+	}
+	return name
 }
 
 // writeFile writes data, creating the directory.

@@ -90,8 +90,8 @@ type Verification struct {
 
 // CommandResult is one command of a verification.
 type CommandResult struct {
-	// Where is "exec" (docker exec into the service) or "run" (the service's
-	// own command).
+	// Where is "exec" (docker exec into the service) or "run" (a command on
+	// the host, such as curl against a published port).
 	Where string `json:"where"`
 	// Command is the command line as the user would type it.
 	Command string `json:"command"`
