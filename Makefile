@@ -10,7 +10,7 @@ DEMO_COMPOSE := examples/tun/compose.yml
 DEMO_SERVICE := tun
 DEMO_EXEC    := timeout 10 sh -c 'until ip -o addr show dev tun0 | grep -q 192.0.2.1; do sleep 0.2; done'
 DEMO_TIMEOUT := 60s
-DEMO_OUT     := out/tun
+DEMO_OUT     := examples/tun/capprof
 
 .DEFAULT_GOAL := help
 .PHONY: help build generate deps images test test-e2e test-setup demo bench lint
@@ -46,7 +46,7 @@ test: test-setup ## Run all tests; CAPPROF_REQUIRE_E2E=1 makes skipped end-to-en
 test-e2e: images ## Run all tests, uncached, with end-to-end tests required (as root)
 	CAPPROF_REQUIRE_E2E=1 $(GO) test -count=1 ./...
 
-demo: images build ## Profile examples/tun and write its least-privilege override to out/tun
+demo: images build ## Profile examples/tun and write its least-privilege override to examples/tun/capprof
 	@grep -qF -- "$(DEMO_EXEC)" examples/tun/example.json || \
 		{ echo "make: DEMO_EXEC no longer matches examples/tun/example.json: update the Makefile"; exit 1; }
 	bin/capprof profile -f $(DEMO_COMPOSE) --service $(DEMO_SERVICE) \

@@ -145,3 +145,74 @@ func TestProfileInterruptCleansUp(t *testing.T) {
 		t.Errorf("left running after Ctrl-C: %s\n%s", left, log.String())
 	}
 }
+
+// A service that dies at start is reported as such, at once, not as a
+// workload command that kept failing for the whole start-up grace.
+func TestProfileServiceDiesAtStart(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	bin := buildCapprof(t)
+	dir := writeProject(t, `
+services:
+  dies:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "echo giving-up >&2; exit 4"]
+`)
+	start := time.Now()
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "dies",
+		"--exec", "true", "--startup-grace", "60s", "--out", filepath.Join(dir, "out"))
+	if code != 1 {
+		t.Errorf("exit %d, want 1:\n%s", code, output)
+	}
+	for _, want := range []string{"exited with code 4", "giving-up"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output does not say %q:\n%s", want, output)
+		}
+	}
+	if took := time.Since(start); took > 45*time.Second {
+		t.Errorf("took %s: capprof retried against a container that had exited", took)
+	}
+	if left := leftovers(t); left != "" {
+		t.Errorf("left running: %s", left)
+	}
+}
+
+// A service behind a compose profile, depending on another one behind a
+// profile, is profiled and fully removed afterwards.
+func TestProfileServiceBehindProfiles(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	requireImage(t, "nothing")
+	bin := buildCapprof(t)
+	dir := writeProject(t, `
+services:
+  vpn:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    profiles: [vpn]
+    depends_on: [helper]
+  helper:
+    image: capprof-example/nothing:latest
+    pull_policy: never
+    profiles: [extra]
+`)
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "vpn",
+		"--exec", "ip -o addr show dev tun0 | grep -q 192.0.2.1", "--out", filepath.Join(dir, "out"))
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, output)
+	}
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=com.docker.compose.project", "--format", "{{.Names}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range strings.Fields(string(out)) {
+		if strings.HasPrefix(name, "capprof-trace-vpn-") || strings.HasPrefix(name, "capprof-replay-vpn-") {
+			t.Errorf("left behind: %s", name)
+		}
+	}
+}

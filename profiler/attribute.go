@@ -82,9 +82,12 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		sites map[string]bool
 	}
 	needs := map[int]*capAgg{}
+	// Noise is kept per call site, so that the report says where each kind
+	// of check came from.
 	type noiseKey struct {
 		cap   int
 		class profiles.NoiseClass
+		site  string
 	}
 	type noiseAgg struct {
 		use   profiles.NoiseUse
@@ -97,14 +100,11 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		}
 		class, site, isNoise := profiles.ClassifyCheck(c.Workload, c.ForeignCred, c.Stack)
 		if isNoise {
-			k := noiseKey{c.Cap, class}
+			k := noiseKey{c.Cap, class, site}
 			a := noise[k]
 			if a == nil {
 				a = &noiseAgg{use: profiles.NoiseUse{Capability: profiles.CapName(c.Cap), Class: class, Site: site}, progs: programCounts{}}
 				noise[k] = a
-			}
-			if a.use.Site == "" || (site != "" && site < a.use.Site) {
-				a.use.Site = site
 			}
 			a.use.Count += c.Count
 			a.progs.add(c.Comm, c.Count)
@@ -139,10 +139,14 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		rec.Noise = append(rec.Noise, a.use)
 	}
 	sort.Slice(rec.Noise, func(i, j int) bool {
-		if rec.Noise[i].Capability != rec.Noise[j].Capability {
-			return rec.Noise[i].Capability < rec.Noise[j].Capability
+		a, b := rec.Noise[i], rec.Noise[j]
+		if a.Capability != b.Capability {
+			return a.Capability < b.Capability
 		}
-		return rec.Noise[i].Class < rec.Noise[j].Class
+		if a.Class != b.Class {
+			return a.Class < b.Class
+		}
+		return a.Site < b.Site
 	})
 
 	workload := map[string]uint64{}

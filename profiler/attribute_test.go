@@ -15,15 +15,19 @@ const (
 	capSysAdmin = 21
 )
 
+var containerID = "abc123" + strings.Repeat("0", 58)
+
 func syntheticSnapshot() *tracer.Snapshot {
 	vmStack := []string{"cap_capable", "security_vm_enough_memory_mm", "mmap_region", "do_mmap"}
 	return &tracer.Snapshot{
 		HostMntNS: 1,
 		Namespaces: []tracer.Namespace{
-			{MntNS: 100, MntNSID: 7, Nodename: "abc123", FirstPID: 10},
-			{MntNS: 200, Nodename: "other", FirstPID: 20},
+			{MntNS: 100, MntNSID: 7, Nodename: "abc123", FirstPID: 10, Cgroup: containerID},
+			{MntNS: 200, Nodename: "other", FirstPID: 20, Cgroup: strings.Repeat("f", 64)},
 			// The same inode reused by a later container: a different namespace.
-			{MntNS: 100, MntNSID: 9, Nodename: "later", FirstPID: 30},
+			{MntNS: 100, MntNSID: 9, Nodename: "later", FirstPID: 30, Cgroup: strings.Repeat("e", 64)},
+			// Another container, or a host-network process, with the same hostname.
+			{MntNS: 300, MntNSID: 11, Nodename: "abc123", FirstPID: 40, Cgroup: "docker-" + strings.Repeat("d", 64) + ".scope"},
 		},
 		CapChecks: []tracer.CapCheck{
 			{MntNS: 100, MntNSID: 7, Cap: capNetAdmin, Workload: true, Comm: "ip", Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 3},
@@ -56,10 +60,10 @@ func syntheticSnapshot() *tracer.Snapshot {
 
 func TestBuildRecording(t *testing.T) {
 	snap := syntheticSnapshot()
-	out := &runOutcome{containers: []containerIdentity{{ID: "abc123def", Hostname: "abc123"}}}
+	out := &runOutcome{containers: []containerIdentity{{ID: containerID, Hostname: "abc123"}}}
 	ns := out.mntns(snap)
 	if len(ns) != 1 || !ns[nsKey{100, 7}] {
-		t.Fatalf("mntns = %v, want only 100 (found by hostname)", ns)
+		t.Fatalf("mntns = %v, want only 100/7 (found by cgroup, not by hostname)", ns)
 	}
 	paths := map[string]string{"c 10:200": "/dev/net/tun", "c 10:229": "/dev/fuse"}
 	rec, err := buildRecording(snap, ns, paths, "amd64")
@@ -123,5 +127,19 @@ func TestReplayFindings(t *testing.T) {
 	}
 	if len(refused) != 1 || !strings.HasPrefix(refused[0], "mount") {
 		t.Errorf("refused = %v, want mount only (read is allowed, clone3 is ENOSYS)", refused)
+	}
+}
+
+// Without cgroup names (no unified hierarchy) the hostname is all there is.
+func TestMntNSByHostnameWithoutCgroups(t *testing.T) {
+	snap := &tracer.Snapshot{HostMntNS: 1, Namespaces: []tracer.Namespace{
+		{MntNS: 100, MntNSID: 7, Nodename: "web"},
+		{MntNS: 200, MntNSID: 8, Nodename: "db"},
+		{MntNS: 1, MntNSID: 1, Nodename: "web"}, // the host's own
+	}}
+	out := &runOutcome{containers: []containerIdentity{{ID: containerID, Hostname: "web", MntNS: nsKey{150, 9}}}}
+	ns := out.mntns(snap)
+	if len(ns) != 2 || !ns[nsKey{100, 7}] || !ns[nsKey{150, 9}] {
+		t.Errorf("mntns = %v, want 100/7 by hostname and 150/9 by pid", ns)
 	}
 }

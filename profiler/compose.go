@@ -20,7 +20,9 @@ type composeRun struct {
 }
 
 func (c *composeRun) command(ctx context.Context, args ...string) *exec.Cmd {
-	full := []string{"compose", "--project-name", c.project, "--project-directory", c.projectDir}
+	// Every profile is on, as when capprof loaded the project: the service or
+	// what it depends on may sit behind one, and `down` must see them all.
+	full := []string{"compose", "--project-name", c.project, "--project-directory", c.projectDir, "--profile", "*"}
 	for _, f := range c.files {
 		full = append(full, "--file", f)
 	}

@@ -11,6 +11,9 @@ var (
 	// ErrVerificationFailed is returned when the replay under the generated
 	// override did not pass.
 	ErrVerificationFailed = errors.New("verification failed")
+	// ErrOutput is returned when the output directory cannot be used: not a
+	// directory, not writable, or holding the user's own files.
+	ErrOutput = errors.New("output directory")
 	// ErrNoContainer is returned when the service produced no container.
 	ErrNoContainer = errors.New("no container for service")
 )

@@ -63,9 +63,6 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Workload.Timeout <= 0 {
 		opts.Workload.Timeout = 2 * time.Minute
 	}
-	if opts.OutDir == "" {
-		return nil, fmt.Errorf("no output directory: pass --out DIR")
-	}
 	project, err := LoadProject(ctx, opts.ComposeFiles)
 	if err != nil {
 		return nil, err
@@ -73,6 +70,13 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	svc, err := lookupService(project, opts.Service)
 	if err != nil {
 		return nil, err
+	}
+	out, outWarning, err := prepareOutput(opts.OutDir, project.WorkingDir, opts.Service, project.ComposeFiles)
+	if err != nil {
+		return nil, err
+	}
+	if outWarning != "" {
+		fmt.Fprintf(opts.Progress, "capprof: warning: %s\n", outWarning)
 	}
 	if err := requireRoot(); err != nil {
 		return nil, err
@@ -154,20 +158,12 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if len(trace.containers) > 0 {
 		rec.ImageID = trace.containers[0].ImageID
 	}
-	fmt.Fprintf(p.progress, "capprof: recorded %d capabilities needed, %d noise classes, %d syscalls, %d devices\n",
-		len(rec.Capabilities), len(rec.Noise), len(rec.Syscalls), len(rec.Devices))
+	fmt.Fprintf(p.progress, "capprof: recorded %s needed, %s of noise, %s, %s\n",
+		count(len(rec.Capabilities), "capability", "capabilities"), count(len(rec.Noise), "kind", "kinds"),
+		count(len(rec.Syscalls), "syscall", "syscalls"), count(len(rec.Devices), "device", "devices"))
 
-	outDir, err := filepath.Abs(opts.OutDir)
-	if err != nil {
-		return nil, fmt.Errorf("output directory %s: %w", opts.OutDir, err)
-	}
-	seccompAbs := filepath.Join(outDir, "seccomp", p.service+".json")
-	seccompRel, err := filepath.Rel(project.WorkingDir, seccompAbs)
-	if err != nil {
-		seccompRel = seccompAbs
-	}
 	policy, err := profiles.NewPolicy(rec, profiles.PolicyOptions{
-		SeccompPath:     filepath.ToSlash(seccompRel),
+		SeccompPath:     out.seccompRel,
 		EngineRejects:   engineRejects(version.Version),
 		NoNewPrivileges: true,
 	})
@@ -177,15 +173,14 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{Policy: policy}
 	report := profiles.Report{Tool: "capprof", Host: host}
 	svcReport := profiles.ServiceReport{Recording: rec, Policy: policy.Summary()}
-	overridePath := filepath.Join(outDir, "compose.override.yml")
-	if err := p.writeArtifacts(policy, rec.Arch, overridePath, seccompAbs); err != nil {
+	if err := p.writeArtifacts(policy, rec.Arch, out.override, out.seccomp); err != nil {
 		return nil, err
 	}
-	res.Files = []string{overridePath, seccompAbs, filepath.Join(outDir, "report.json")}
+	res.Files = []string{out.override, out.seccomp, out.report}
 
 	var verifyErr error
 	if !opts.SkipVerify {
-		v, err := p.verify(ctx, tr, rec, policy, overridePath, emulated, tp, tmp, trace)
+		v, err := p.verify(ctx, tr, rec, policy, out.override, emulated, tp, tmp, trace)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +195,7 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write report: %w", err)
 	}
-	if err := writeFile(filepath.Join(outDir, "report.json"), js); err != nil {
+	if err := writeFile(out.report, js); err != nil {
 		return nil, err
 	}
 	res.Summary = summaryLines(tp, len(emulated) > 0, policy, svcReport.Verification)
@@ -363,6 +358,14 @@ func runtimeName(ctx context.Context, dc *client.Client, version dockertypes.Ver
 		}
 	}
 	return name
+}
+
+// count says "1 capability" or "3 capabilities".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // writeFile writes data, creating the directory.

@@ -30,6 +30,7 @@ func LoadProject(ctx context.Context, files []string) (*types.Project, error) {
 	opts, err := cli.NewProjectOptions(abs,
 		cli.WithWorkingDirectory(filepath.Dir(abs[0])),
 		cli.WithOsEnv,
+		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		cli.WithProfiles([]string{"*"}),
 	)

@@ -36,7 +36,7 @@ services:
   web:
     cap_add: [NET_ADMIN]
 `)
-	t.Setenv("WEB_IMAGE", "example/web:1")
+	writeCompose(t, dir, ".env", "WEB_IMAGE=example/web:1\nHELPER_TAG=from-dotenv\n")
 	project, err := LoadProject(context.Background(), []string{base, more})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ services:
 		t.Fatal(err)
 	}
 	if web.Image != "example/web:1" || !web.Privileged || len(web.CapAdd) != 1 {
-		t.Errorf("web = image %q privileged %v cap_add %v; want interpolated image, privileged, the second file's cap_add", web.Image, web.Privileged, web.CapAdd)
+		t.Errorf("web = image %q privileged %v cap_add %v; want the image from .env, privileged, the second file's cap_add", web.Image, web.Privileged, web.CapAdd)
 	}
 	helper, err := lookupService(project, "helper")
 	if err != nil {

@@ -47,7 +47,12 @@ type runOutcome struct {
 	exitCode     int
 }
 
-// mntns returns the mount namespaces of the run's containers found in snap.
+// mntns returns the mount namespaces of the run's containers found in snap:
+// those of running containers by their pid, and every namespace whose first
+// process was in a container's cgroup, which Docker names after the
+// container id (so exited containers are found too). Only where the tracer
+// could not read a cgroup name (no unified hierarchy) does the hostname
+// decide, which other containers and host-network services may share.
 func (o *runOutcome) mntns(snap *tracer.Snapshot) map[nsKey]bool {
 	set := map[nsKey]bool{}
 	hosts := map[string]bool{}
@@ -60,7 +65,20 @@ func (o *runOutcome) mntns(snap *tracer.Snapshot) map[nsKey]bool {
 		}
 	}
 	for _, ns := range snap.Namespaces {
-		if hosts[ns.Nodename] && ns.MntNS != snap.HostMntNS {
+		if ns.MntNS == snap.HostMntNS {
+			continue
+		}
+		mine := false
+		if ns.Cgroup != "" {
+			for _, c := range o.containers {
+				if len(c.ID) == 64 && strings.Contains(ns.Cgroup, c.ID) {
+					mine = true
+				}
+			}
+		} else {
+			mine = hosts[ns.Nodename]
+		}
+		if mine {
 			set[nsKey{ns.MntNS, ns.MntNSID}] = true
 		}
 	}

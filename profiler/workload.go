@@ -79,6 +79,10 @@ func (r *workloadRunner) runAll(ctx context.Context, w Workload) ([]profiles.Com
 			if res.ExitCode == 0 || time.Now().After(deadline) || ctx.Err() != nil {
 				break
 			}
+			if exited, code := r.exited(ctx); exited {
+				results = append(results, res)
+				return results, fmt.Errorf("%w: the service's container exited with code %d before %s command %q could pass", ErrWorkloadFailed, code, step.where, step.command)
+			}
 			select {
 			case <-ctx.Done():
 			case <-time.After(500 * time.Millisecond):
@@ -100,6 +104,16 @@ func (r *workloadRunner) runAll(ctx context.Context, w Workload) ([]profiles.Com
 		}
 	}
 	return results, nil
+}
+
+// exited reports whether the service's container has stopped, and its exit
+// code: retrying a command then cannot help.
+func (r *workloadRunner) exited(ctx context.Context) (bool, int) {
+	inspect, err := r.docker.ContainerInspect(ctx, r.containerID)
+	if err != nil || inspect.State == nil {
+		return false, 0
+	}
+	return !inspect.State.Running, inspect.State.ExitCode
 }
 
 // runStep runs one command under its timeout. A timeout is exit code 124, as

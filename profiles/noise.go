@@ -68,11 +68,12 @@ func ClassifyCheck(workload, foreignCred bool, stack []string) (class NoiseClass
 		}
 	}
 	caller := firstCaller(frames)
-	if !workload {
-		return NoiseRuntimeSetup, caller, true
-	}
-	// Memory accounting is checked first: its check is not flagged no-audit
-	// on every kernel, but it is never a need.
+	// The kernel's own reasons come first: they say why a check is noise
+	// whoever made it. (The memory-accounting checks made while the kernel
+	// loads the entrypoint's ELF come before the exec that makes the process
+	// a workload; they belong to vm-accounting, not to the runtime's set-up.)
+	// Memory accounting before no-audit: its check is not flagged no-audit on
+	// every kernel, but it is never a need.
 	for _, f := range frames {
 		if vmAccountingFrames[f] {
 			return NoiseVMAccounting, f, true
@@ -82,6 +83,9 @@ func ClassifyCheck(workload, foreignCred bool, stack []string) (class NoiseClass
 		if strings.HasSuffix(f, "_noaudit") {
 			return NoiseNoAudit, f, true
 		}
+	}
+	if !workload {
+		return NoiseRuntimeSetup, caller, true
 	}
 	if foreignCred {
 		return NoiseForeignCred, caller, true

@@ -55,10 +55,16 @@ func TestClassifyCheck(t *testing.T) {
 			wantClass: NoiseRuntimeSetup, wantSite: "__x64_sys_mount", wantNoise: true,
 		},
 		{
-			name:      "runtime setup even when the stack says vm accounting",
+			name:      "vm accounting before the exec is vm accounting, not runtime setup",
 			workload:  false,
-			stack:     []string{"cap_capable", "security_vm_enough_memory_mm"},
-			wantClass: NoiseRuntimeSetup, wantSite: "security_vm_enough_memory_mm", wantNoise: true,
+			stack:     []string{"cap_capable", "security_vm_enough_memory_mm", "setup_arg_pages", "load_elf_binary"},
+			wantClass: NoiseVMAccounting, wantSite: "security_vm_enough_memory_mm", wantNoise: true,
+		},
+		{
+			name:      "runtime setup's own checks",
+			workload:  false,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable", "path_mount", "__x64_sys_mount"},
+			wantClass: NoiseRuntimeSetup, wantSite: "path_mount", wantNoise: true,
 		},
 		{
 			name:        "overlayfs with the mounter's credentials",

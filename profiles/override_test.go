@@ -57,6 +57,7 @@ const baseCompose = `services:
     cap_add: [SYS_ADMIN, NET_RAW]
     cap_drop: [MKNOD]
     devices: ["/dev/kmsg:/dev/kmsg"]
+    device_cgroup_rules: ["c 10:200 rwm", "a *:* rwm"]
     security_opt: [label=disable]
 `
 
@@ -125,6 +126,9 @@ func TestComposeOverrideMergesWithComposeGo(t *testing.T) {
 			}
 			if !slices.Equal(gotDevs, wantDevs) {
 				t.Errorf("devices = %v, want exactly %v", gotDevs, wantDevs)
+			}
+			if len(svc.DeviceCgroupRules) != 0 {
+				t.Errorf("device_cgroup_rules = %v, want the base's rules reset", svc.DeviceCgroupRules)
 			}
 			wantSec := []string{"seccomp=" + p.SeccompPath}
 			if p.NoNewPrivileges {

@@ -51,6 +51,7 @@ type capprofNamespaceInfo struct {
 	FirstPid uint32
 	Nodename [65]int8
 	Pad      [3]uint8
+	Cgroup   [128]int8
 }
 
 type capprofSyscallErrorKey struct {

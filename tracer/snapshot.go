@@ -41,6 +41,10 @@ type Namespace struct {
 	Nodename string
 	// FirstPID is the host pid of the process of that first exec.
 	FirstPID uint32
+	// Cgroup is the name of that process's cgroup on the unified hierarchy:
+	// Docker names it after the container id ("<id>", or "docker-<id>.scope"
+	// with the systemd driver). Empty where no unified hierarchy is mounted.
+	Cgroup string
 }
 
 // CapCheck counts identical capability checks.

@@ -180,6 +180,7 @@ func (t *Tracer) Snapshot() (*Snapshot, error) {
 			MntNSID:  ns.Id,
 			Nodename: commString(info.Nodename[:]),
 			FirstPID: info.FirstPid,
+			Cgroup:   commString(info.Cgroup[:]),
 		})
 	}
 	if err := iter.Err(); err != nil {

@@ -102,7 +102,8 @@ func TestContainerWorkloadAndRuntimeSetup(t *testing.T) {
 	tr := startTracer(t)
 
 	hostname := randomHostname(t)
-	dockerRun(t, "run", "--rm", "--network", "none", "--hostname", hostname,
+	cidfile := filepath.Join(t.TempDir(), "cid")
+	dockerRun(t, "run", "--rm", "--network", "none", "--hostname", hostname, "--cidfile", cidfile,
 		"--cap-drop", "ALL", "--cap-add", "CHOWN", image, "probe")
 
 	snap, err := tr.Snapshot()
@@ -110,6 +111,16 @@ func TestContainerWorkloadAndRuntimeSetup(t *testing.T) {
 		t.Fatalf("Snapshot: %v", err)
 	}
 	ctr := containerSnapshot(t, snap, hostname)
+
+	t.Run("the namespace carries the container's cgroup", func(t *testing.T) {
+		cid, err := os.ReadFile(cidfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ctr.Namespaces) == 0 || !strings.Contains(ctr.Namespaces[0].Cgroup, strings.TrimSpace(string(cid))) {
+			t.Errorf("namespaces = %+v, want a cgroup named after container %s", ctr.Namespaces, cid)
+		}
+	})
 
 	t.Run("CAP_CHOWN is a granted workload check", func(t *testing.T) {
 		// overlayfs repeats the check on the upper layer with the mounter's

@@ -27,10 +27,14 @@ func (u usageError) Unwrap() error { return u.err }
 
 func exitCode(err error) int {
 	var usage usageError
+	var exitCoder cli.ExitCoder
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &usage), errors.Is(err, profiler.ErrUnknownService):
+	case errors.As(err, &usage), errors.Is(err, profiler.ErrUnknownService), errors.Is(err, profiler.ErrOutput):
+		return exitUsage
+	case errors.As(err, &exitCoder):
+		// urfave/cli's own errors, such as an unknown command.
 		return exitUsage
 	case errors.Is(err, profiler.ErrVerificationFailed):
 		return exitUnproven
@@ -56,5 +60,7 @@ Exit codes: 0 done and verified, 1 failure, 2 usage or compose-file error,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
+		// main decides the exit code; urfave/cli must not exit by itself.
+		ExitErrHandler: func(*cli.Context, error) {},
 	}
 }

@@ -26,6 +26,7 @@ func TestExitCode(t *testing.T) {
 		{"verification", fmt.Errorf("x: %w", profiler.ErrVerificationFailed), exitUnproven},
 		{"workload", fmt.Errorf("x: %w", profiler.ErrWorkloadFailed), exitFailure},
 		{"interrupted", fmt.Errorf("x: %w", context.Canceled), exitInterrupted},
+		{"output directory", fmt.Errorf("x: %w", profiler.ErrOutput), exitUsage},
 		{"other", errors.New("docker gone"), exitFailure},
 	}
 	for _, tt := range tests {
@@ -60,6 +61,9 @@ func TestProfileUsageErrors(t *testing.T) {
 		{"invalid yaml", []string{"-f", bad, "--service", "web", "--out", dir}, "bad.yml"},
 		{"missing file", []string{"-f", filepath.Join(dir, "missing.yml"), "--service", "web", "--out", dir}, "missing.yml"},
 		{"unknown service", []string{"-f", good, "--service", "db", "--out", dir}, `unknown service "db"`},
+		{"bad duration", []string{"-f", good, "--service", "web", "--out", dir, "--timeout", "banana"}, "banana"},
+		{"empty out", []string{"-f", good, "--service", "web", "--out", ""}, "pass --out"},
+		{"out is a file", []string{"-f", good, "--service", "web", "--out", good}, "cannot create"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,5 +78,15 @@ func TestProfileUsageErrors(t *testing.T) {
 				t.Errorf("error = %v, want it to say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestUnknownCommandIsUsage(t *testing.T) {
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &out
+	err := app.RunContext(context.Background(), []string{"capprof", "bogus"})
+	if got := exitCode(err); got != exitUsage {
+		t.Errorf("capprof bogus: exit code %d (err %v), want %d", got, err, exitUsage)
 	}
 }

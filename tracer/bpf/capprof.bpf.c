@@ -68,6 +68,13 @@ struct namespace_info {
 	__u32 first_pid;
 	char nodename[65];
 	__u8 _pad[3];
+	/*
+	 * Name of the task's cgroup on the unified hierarchy at that exec:
+	 * Docker's is the container id ("<id>" with cgroupfs, "docker-<id>.scope"
+	 * with systemd), which unlike the hostname names one container only.
+	 * Empty where the unified hierarchy is not mounted (the root's name).
+	 */
+	char cgroup[128];
 };
 
 /* Key of the cap_checks map. */
@@ -239,6 +246,7 @@ int handle_exec(struct sched_process_exec_args *ctx)
 	__u8 mark = 1;
 	struct mntns_key ns;
 	struct namespace_info info;
+	const char *cgroup_name;
 
 	if (!task_mntns(task, &ns))
 		return 0;
@@ -249,6 +257,9 @@ int handle_exec(struct sched_process_exec_args *ctx)
 	__builtin_memset(&info, 0, sizeof(info));
 	info.first_pid = tgid;
 	BPF_CORE_READ_STR_INTO(&info.nodename, task, nsproxy, uts_ns, name.nodename);
+	cgroup_name = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name);
+	if (cgroup_name)
+		bpf_probe_read_kernel_str(&info.cgroup, sizeof(info.cgroup), cgroup_name);
 	bpf_map_update_elem(&namespaces, &ns, &info, BPF_NOEXIST);
 	return 0;
 }

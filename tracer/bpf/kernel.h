@@ -98,6 +98,20 @@ struct files_struct {
 
 struct cred;
 
+/* include/linux/kernfs.h, cgroup-defs.h: a task's cgroup on the default
+ * (unified) hierarchy and that cgroup's directory name. */
+struct kernfs_node {
+	const char *name;
+} __attribute__((preserve_access_index));
+
+struct cgroup {
+	struct kernfs_node *kn;
+} __attribute__((preserve_access_index));
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -105,6 +119,7 @@ struct task_struct {
 	const struct cred *cred;
 	struct files_struct *files;
 	struct nsproxy *nsproxy;
+	struct css_set *cgroups;
 } __attribute__((preserve_access_index));
 
 /*

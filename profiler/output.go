@@ -1,0 +1,102 @@
+package profiler
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/capprof/capprof/profiles"
+)
+
+// outputPaths are the files one profile writes.
+type outputPaths struct {
+	dir      string
+	override string
+	seccomp  string
+	report   string
+	// seccompRel is the profile's path as the override names it: relative
+	// to the project directory, where compose resolves it.
+	seccompRel string
+}
+
+// prepareOutput checks the output directory before anything runs, so that a
+// mistake costs no trace run: it must be a directory capprof can write, and
+// must not hold the user's own files where capprof would write (an input
+// compose file, or a compose.override.yml capprof did not write). It returns
+// a warning when the directory lies outside the project, where the
+// override's relative seccomp path only holds on this machine.
+func prepareOutput(dir, projectDir, service string, inputs []string) (outputPaths, string, error) {
+	if dir == "" {
+		return outputPaths{}, "", fmt.Errorf("%w: no output directory: pass --out DIR", ErrOutput)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return outputPaths{}, "", fmt.Errorf("%w: %s: %v", ErrOutput, dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return outputPaths{}, "", fmt.Errorf("%w: cannot create %s: %v", ErrOutput, dir, err)
+	}
+	probe, err := os.CreateTemp(abs, ".capprof-write-check-")
+	if err != nil {
+		return outputPaths{}, "", fmt.Errorf("%w: cannot write into %s: %v", ErrOutput, dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+
+	out := outputPaths{
+		dir:      abs,
+		override: filepath.Join(abs, "compose.override.yml"),
+		seccomp:  filepath.Join(abs, "seccomp", service+".json"),
+		report:   filepath.Join(abs, "report.json"),
+	}
+	for _, in := range inputs {
+		inAbs := realPath(in)
+		for _, o := range []string{out.override, out.seccomp, out.report} {
+			if inAbs == realPath(o) {
+				return outputPaths{}, "", fmt.Errorf("%w: %s is one of the input files: choose another --out", ErrOutput, in)
+			}
+		}
+	}
+	if first, err := firstLine(out.override); err == nil && !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
+		return outputPaths{}, "", fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, out.override)
+	}
+	rel, err := filepath.Rel(projectDir, out.seccomp)
+	if err != nil {
+		rel = out.seccomp
+	}
+	out.seccompRel = filepath.ToSlash(rel)
+	var warning string
+	if strings.HasPrefix(out.seccompRel, "../") {
+		warning = fmt.Sprintf("--out %s is outside the project directory %s: the override names its seccomp profile as %s, which holds only where both sit as they do here; put --out inside the project to commit them together", dir, projectDir, out.seccompRel)
+	}
+	return out, warning, nil
+}
+
+// realPath resolves symbolic links where it can, for comparing paths.
+func realPath(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r
+	}
+	if r, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		return filepath.Join(r, filepath.Base(abs))
+	}
+	return abs
+}
+
+// firstLine returns a file's first line; an error when it cannot be read.
+func firstLine(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	return sc.Text(), sc.Err()
+}
