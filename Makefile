@@ -40,8 +40,10 @@ test-setup:
 		echo "make: not root: not installing Docker or building images; end-to-end tests will skip"; \
 	fi
 
+# -count=1: end-to-end results depend on Docker, the kernel and the images,
+# none of which go test's cache sees; a cached pass would prove nothing.
 test: test-setup ## Run all tests; CAPPROF_REQUIRE_E2E=1 makes skipped end-to-end tests fail
-	$(GO) test ./...
+	$(GO) test -count=1 ./...
 
 test-e2e: images ## Run all tests, uncached, with end-to-end tests required (as root)
 	CAPPROF_REQUIRE_E2E=1 $(GO) test -count=1 ./...
