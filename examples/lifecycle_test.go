@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +123,60 @@ func grantNames(s profiles.PolicySummary) string {
 		names = append(names, g.Capability)
 	}
 	return strings.Join(names, ",")
+}
+
+// A grant the trace run saw but the service does without (an incidental
+// chmod whose failure it tolerates) is dropped by `capprof minimize`, with
+// the replay that proved it; what the workload needs stays.
+func TestMinimizeDropsIncidentalGrant(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	bin := buildCapprof(t)
+	dir := writeProject(t, `
+services:
+  incidental:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "touch /tmp/f && chown nobody /tmp/f && (chmod 600 /tmp/f || true); trap 'exit 0' TERM; sleep infinity & wait"]
+`)
+	out := filepath.Join(dir, "out")
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "incidental",
+		"--exec", `test "$(stat -c %U /tmp/f)" = nobody`, "--out", out)
+	if code != 0 {
+		t.Fatalf("profile: exit %d:\n%s", code, output)
+	}
+	if got := grantNames(readReport(t, filepath.Join(out, "report.json")).Services[0].Policy); got != "CHOWN,FOWNER" {
+		t.Fatalf("traced cap_add = %s, want CHOWN,FOWNER before minimization\n%s", got, output)
+	}
+	output, code = runCapprof(t, bin, "minimize", out)
+	if code != 0 {
+		t.Fatalf("minimize: exit %d:\n%s", code, output)
+	}
+	sr := readReport(t, filepath.Join(out, "report.json")).Services[0]
+	if got := grantNames(sr.Policy); got != "CHOWN" {
+		t.Errorf("minimized cap_add = %s, want CHOWN\n%s", got, output)
+	}
+	m := sr.Minimization
+	if m == nil || m.Replays == 0 || len(m.Removed) != 1 || m.Removed[0].Grant != "FOWNER" {
+		t.Fatalf("minimization = %+v, want FOWNER removed", m)
+	}
+	proof := m.Trials[m.Removed[0].ProvedBy-1]
+	if !proof.Passed || !slices.Contains(proof.Without, "FOWNER") {
+		t.Errorf("FOWNER's proof %+v is not a passing replay without it", proof)
+	}
+	if sr.Verification == nil || !sr.Verification.Passed {
+		t.Errorf("verification = %+v, want passed", sr.Verification)
+	}
+	if v := sr.Verification; v != nil && !slices.ContainsFunc(v.ToleratedDenials, func(s string) bool { return strings.HasPrefix(s, "CAP_FOWNER") }) {
+		t.Errorf("tolerated denials = %v, want the chmod's CAP_FOWNER", v.ToleratedDenials)
+	}
+	override, err := os.ReadFile(filepath.Join(out, "compose.override.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(override), "FOWNER") {
+		t.Errorf("the rewritten override still grants FOWNER:\n%s", override)
+	}
 }

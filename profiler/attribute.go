@@ -223,12 +223,25 @@ func syscallList(counts map[string]uint64, skip map[string]uint64) []profiles.Sy
 	return out
 }
 
+// findings is what a replay was refused.
+type findings struct {
+	// denied are capability checks that fail the replay.
+	denied []string
+	// tolerated are denied checks of capabilities the policy leaves out on
+	// purpose (minimization proved the service passes without them).
+	tolerated []string
+	// refused are syscalls the seccomp profile refused.
+	refused []string
+}
+
 // replayFindings compares the replay with the trace run: a capability check
 // denied under the override that the trace run granted, and a syscall the
 // profile refused (EPERM for a syscall it does not allow), fail the replay.
 // Checks that were denied in the trace run too were tolerated by the service
-// and do not count.
-func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *tracer.Snapshot, mntns map[nsKey]bool, policy profiles.Policy, arch string) (denied, refused []string) {
+// and do not count, nor do denials of the capabilities in tolerate (kernel
+// names, "CAP_FOWNER"), which are listed apart.
+func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *tracer.Snapshot, mntns map[nsKey]bool, policy profiles.Policy, arch string, tolerate map[string]bool) findings {
+	var f findings
 	toleratedInTrace := map[string]bool{}
 	for _, c := range trace.Capabilities {
 		if c.Granted == 0 && c.Denied > 0 {
@@ -236,12 +249,18 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 		}
 	}
 	for _, c := range replay.Capabilities {
-		if c.Denied > 0 && !toleratedInTrace[c.Capability] {
-			progs := make([]string, 0, len(c.Programs))
-			for _, p := range c.Programs {
-				progs = append(progs, p.Program)
-			}
-			denied = append(denied, fmt.Sprintf("%s (%d denied checks by %s)", c.Capability, c.Denied, strings.Join(progs, ", ")))
+		if c.Denied == 0 || toleratedInTrace[c.Capability] {
+			continue
+		}
+		progs := make([]string, 0, len(c.Programs))
+		for _, p := range c.Programs {
+			progs = append(progs, p.Program)
+		}
+		line := fmt.Sprintf("%s (%d denied checks by %s)", c.Capability, c.Denied, strings.Join(progs, ", "))
+		if tolerate[c.Capability] {
+			f.tolerated = append(f.tolerated, line)
+		} else {
+			f.denied = append(f.denied, line)
 		}
 	}
 	allowed := map[string]bool{}
@@ -253,7 +272,7 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 	}
 	scmpArch, err := seccomp.GetArchFromString(arch)
 	if err != nil {
-		return denied, refused
+		return f
 	}
 	seen := map[string]uint64{}
 	for _, e := range snap.SyscallErrors {
@@ -269,8 +288,8 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 		}
 	}
 	for name, n := range seen {
-		refused = append(refused, fmt.Sprintf("%s (%d times)", name, n))
+		f.refused = append(f.refused, fmt.Sprintf("%s (%d times)", name, n))
 	}
-	sort.Strings(refused)
-	return denied, refused
+	sort.Strings(f.refused)
+	return f
 }

@@ -121,12 +121,17 @@ func TestReplayFindings(t *testing.T) {
 		{Capability: "CAP_CHOWN", Granted: 3},
 	}}
 	policy := profiles.Policy{Syscalls: []string{"read"}, NoSys: []string{"clone3"}}
-	denied, refused := replayFindings(trace, replay, snap, ns, policy, "amd64")
-	if len(denied) != 1 || !strings.HasPrefix(denied[0], "CAP_NET_ADMIN") {
-		t.Errorf("denied = %v, want CAP_NET_ADMIN only", denied)
+	f := replayFindings(trace, replay, snap, ns, policy, "amd64", nil)
+	if len(f.denied) != 1 || !strings.HasPrefix(f.denied[0], "CAP_NET_ADMIN") {
+		t.Errorf("denied = %v, want CAP_NET_ADMIN only", f.denied)
 	}
-	if len(refused) != 1 || !strings.HasPrefix(refused[0], "mount") {
-		t.Errorf("refused = %v, want mount only (read is allowed, clone3 is ENOSYS)", refused)
+	if len(f.refused) != 1 || !strings.HasPrefix(f.refused[0], "mount") {
+		t.Errorf("refused = %v, want mount only (read is allowed, clone3 is ENOSYS)", f.refused)
+	}
+	// A capability minimization left out on purpose is tolerated, not denied.
+	f = replayFindings(trace, replay, snap, ns, policy, "amd64", map[string]bool{"CAP_NET_ADMIN": true})
+	if len(f.denied) != 0 || len(f.tolerated) != 1 || !strings.HasPrefix(f.tolerated[0], "CAP_NET_ADMIN") {
+		t.Errorf("with CAP_NET_ADMIN tolerated: denied %v tolerated %v", f.denied, f.tolerated)
 	}
 }
 

@@ -1,18 +1,13 @@
 package profiler
 
-import "fmt"
+import (
+	"fmt"
 
-// Trial is one replay of the workload with a candidate set of grants.
-type Trial struct {
-	// Number counts replays from 1.
-	Number int `json:"number"`
-	// Without lists the grants left out in this replay.
-	Without []string `json:"without"`
-	// Passed says whether the workload passed with no denial.
-	Passed bool `json:"passed"`
-	// Why says what failed, when it did.
-	Why string `json:"why,omitempty"`
-}
+	"github.com/capprof/capprof/profiles"
+)
+
+// Trial is one replay of the workload with some grants left out.
+type Trial = profiles.Trial
 
 // passFunc replays the workload with only keep granted and says whether it
 // passed, and if not, why.

@@ -96,6 +96,10 @@ func hostDevices(root string) ([]HostDevice, error) {
 // `privileged: true` when the host cannot start a privileged container, and
 // what it had to leave out.
 type TracePrivilege struct {
+	// Emulate is set when the host lacks a capability privileged mode
+	// would grant, so that runc cannot start a privileged container; the
+	// trace run then grants the rest explicitly.
+	Emulate bool
 	// Capabilities are names without CAP_, as compose writes them.
 	Capabilities []string
 	Devices      []HostDevice
@@ -107,20 +111,19 @@ type TracePrivilege struct {
 // tracePrivilege computes the emulation of privileged mode on this host:
 // every capability in the bounding set that the engine accepts by name, every
 // host device, and no seccomp, AppArmor, SELinux labels or masked paths.
-func tracePrivilege(dockerVersion string, devices []HostDevice) (TracePrivilege, error) {
-	bounding, err := boundingSet()
-	if err != nil {
-		return TracePrivilege{}, err
-	}
+// supported are the capabilities the running kernel knows, bounding those of
+// them in capprof's bounding set.
+func tracePrivilege(dockerVersion string, supported []capability.Cap, bounding map[capability.Cap]bool, devices []HostDevice) (TracePrivilege, error) {
 	rejected := map[string]bool{}
 	for _, c := range engineRejects(dockerVersion) {
 		rejected[c] = true
 	}
 	var tp TracePrivilege
-	for _, c := range capability.ListKnown() {
+	for _, c := range supported {
 		name := profiles.CapName(int(c))
 		switch {
 		case !bounding[c]:
+			tp.Emulate = true
 			tp.NotGranted = append(tp.NotGranted, fmt.Sprintf("%s: not in this host's capability bounding set", name))
 		case rejected[name]:
 			tp.NotGranted = append(tp.NotGranted, fmt.Sprintf("%s: Docker %s refuses it by name; CAP_SYS_ADMIN, which is granted, covers its checks", name, dockerVersion))
@@ -138,22 +141,27 @@ func tracePrivilege(dockerVersion string, devices []HostDevice) (TracePrivilege,
 	return tp, nil
 }
 
-// boundingSet reads this process's capability bounding set.
-func boundingSet() (map[capability.Cap]bool, error) {
+// boundingSet reads the capabilities the running kernel supports and which
+// of them are in this process's bounding set.
+func boundingSet() ([]capability.Cap, map[capability.Cap]bool, error) {
+	supported, err := capability.ListSupported()
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the kernel's capabilities: %w", err)
+	}
 	caps, err := capability.NewPid2(0)
 	if err != nil {
-		return nil, fmt.Errorf("read capability bounding set: %w", err)
+		return nil, nil, fmt.Errorf("read capability bounding set: %w", err)
 	}
 	if err := caps.Load(); err != nil {
-		return nil, fmt.Errorf("read capability bounding set: %w", err)
+		return nil, nil, fmt.Errorf("read capability bounding set: %w", err)
 	}
 	set := map[capability.Cap]bool{}
-	for _, c := range capability.ListKnown() {
+	for _, c := range supported {
 		if caps.Get(capability.BOUNDING, c) {
 			set[c] = true
 		}
 	}
-	return set, nil
+	return supported, set, nil
 }
 
 // kernelRelease returns uname -r.

@@ -59,7 +59,7 @@ func prepareOutput(dir, projectDir, service string, inputs []string) (outputPath
 			}
 		}
 	}
-	if first, err := firstLine(out.override); err == nil && !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
+	if first, err := fileFirstLine(out.override); err == nil && !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
 		return outputPaths{}, "", fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, out.override)
 	}
 	rel, err := filepath.Rel(projectDir, out.seccomp)
@@ -89,8 +89,8 @@ func realPath(p string) string {
 	return abs
 }
 
-// firstLine returns a file's first line; an error when it cannot be read.
-func firstLine(path string) (string, error) {
+// fileFirstLine returns a file's first line; an error when it cannot be read.
+func fileFirstLine(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

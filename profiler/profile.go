@@ -4,19 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	dockertypes "github.com/docker/docker/api/types"
-	"github.com/docker/docker/client"
 
 	"github.com/capprof/capprof/profiles"
-	"github.com/capprof/capprof/tracer"
 )
 
 // Options are the inputs of one `capprof profile`.
@@ -28,6 +21,8 @@ type Options struct {
 	Workload Workload
 	// OutDir receives compose.override.yml, seccomp/SERVICE.json and report.json.
 	OutDir string
+	// Minimize removes, by replay, every grant the workload passes without.
+	Minimize bool
 	// SkipVerify leaves out the replay; the result is then unverified.
 	SkipVerify bool
 	// Progress receives one line per step.
@@ -38,102 +33,29 @@ type Options struct {
 type Result struct {
 	Report profiles.Report
 	Policy profiles.Policy
-	// Files are the paths written, relative to the working directory.
+	// Files are the paths written.
 	Files []string
 	// Summary is the before/after table, one line each.
 	Summary []string
 }
 
-type profiler struct {
-	project  *types.Project
-	service  string
-	workload Workload
-	docker   *client.Client
-	progress io.Writer
-}
-
-// Profile runs the whole job: trace run, recording, emitting and replay. It
-// returns ErrWorkloadFailed when the trace run's workload failed (nothing is
-// written) and ErrVerificationFailed when the replay did not pass (the files
-// and the report saying why are written).
+// Profile runs the whole job: trace run, recording, emitting, optional
+// minimization and the replay that verifies. It returns ErrWorkloadFailed
+// when the trace run's workload failed (nothing is written) and
+// ErrVerificationFailed when the replay did not pass (the files and the
+// report saying why are written).
 func Profile(ctx context.Context, opts Options) (*Result, error) {
-	if opts.Progress == nil {
-		opts.Progress = io.Discard
-	}
-	if opts.Workload.Timeout <= 0 {
-		opts.Workload.Timeout = 2 * time.Minute
-	}
-	project, err := LoadProject(ctx, opts.ComposeFiles)
+	p, err := newSession(ctx, opts.ComposeFiles, opts.Service, opts.Workload, opts.OutDir, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := lookupService(project, opts.Service)
-	if err != nil {
-		return nil, err
-	}
-	out, outWarning, err := prepareOutput(opts.OutDir, project.WorkingDir, opts.Service, project.ComposeFiles)
-	if err != nil {
-		return nil, err
-	}
-	if outWarning != "" {
-		fmt.Fprintf(opts.Progress, "capprof: warning: %s\n", outWarning)
-	}
-	if err := requireRoot(); err != nil {
-		return nil, err
-	}
-	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
-	}
-	defer dc.Close()
-	version, err := dc.ServerVersion(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the Docker daemon (start dockerd, or set DOCKER_HOST): %w", err)
-	}
-	p := &profiler{project: project, service: opts.Service, workload: opts.Workload, docker: dc, progress: opts.Progress}
+	defer p.Close()
+	p.announceEmulation()
 
-	devs, err := hostDevices("/dev")
+	traceFiles, err := p.emulationFiles("trace.override.yml", p.emulated)
 	if err != nil {
 		return nil, err
 	}
-	host := profiles.HostFacts{Kernel: kernelRelease(), Arch: runtime.GOARCH, DockerVersion: version.Version}
-	host.Runtime = runtimeName(ctx, dc, version)
-	tp, err := tracePrivilege(version.Version, devs)
-	if err != nil {
-		return nil, err
-	}
-	emulated := privilegedClosure(project, svc)
-	tmp, err := os.MkdirTemp("", "capprof-")
-	if err != nil {
-		return nil, fmt.Errorf("make a temporary directory: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	traceFiles := append([]string(nil), project.ComposeFiles...)
-	if len(emulated) > 0 {
-		y, err := traceOverride(emulated, tp)
-		if err != nil {
-			return nil, err
-		}
-		path := filepath.Join(tmp, "trace.override.yml")
-		if err := os.WriteFile(path, y, 0o644); err != nil {
-			return nil, fmt.Errorf("write trace override: %w", err)
-		}
-		traceFiles = append(traceFiles, path)
-		host.NotGranted = tp.NotGranted
-		fmt.Fprintf(p.progress, "capprof: this host cannot start privileged containers; the trace run emulates privileged mode for %s with %d capabilities, %d devices, no seccomp/AppArmor/masked paths. Left out:\n", strings.Join(emulated, ", "), len(tp.Capabilities), len(tp.Devices))
-		for _, n := range tp.NotGranted {
-			fmt.Fprintf(p.progress, "capprof:   - %s\n", n)
-		}
-	}
-
-	fmt.Fprintf(p.progress, "capprof: attaching the eBPF tracer\n")
-	tr, err := tracer.New()
-	if err != nil {
-		return nil, fmt.Errorf("start tracer: %w", err)
-	}
-	defer tr.Close()
-	host.Notes = append(host.Notes, tr.Notes()...)
-
 	trace, err := p.runService(ctx, "trace", traceFiles, nil)
 	if err != nil {
 		return nil, err
@@ -141,7 +63,8 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if trace.workloadErr != nil {
 		return nil, fmt.Errorf("trace run: %w", trace.workloadErr)
 	}
-	snap, err := tr.Snapshot()
+	p.traceEnd = trace
+	snap, err := p.tr.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("read the tracer's maps: %w", err)
 	}
@@ -149,139 +72,91 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if len(traceNS) == 0 {
 		return nil, fmt.Errorf("the tracer saw no process of service %q: %w", p.service, ErrNoContainer)
 	}
-	rec, err := buildRecording(snap, traceNS, devicePaths(devs), host.Arch)
+	rec, err := buildRecording(snap, traceNS, devicePaths(p.devices), p.host.Arch)
 	if err != nil {
 		return nil, err
 	}
 	rec.Service = p.service
-	rec.Image = svc.Image
+	rec.Image = p.svc.Image
 	if len(trace.containers) > 0 {
 		rec.ImageID = trace.containers[0].ImageID
 	}
 	fmt.Fprintf(p.progress, "capprof: recorded %s needed, %s of noise, %s, %s\n",
 		count(len(rec.Capabilities), "capability", "capabilities"), count(len(rec.Noise), "kind", "kinds"),
 		count(len(rec.Syscalls), "syscall", "syscalls"), count(len(rec.Devices), "device", "devices"))
+	return p.finish(ctx, rec, opts.Minimize, opts.SkipVerify)
+}
 
-	policy, err := profiles.NewPolicy(rec, profiles.PolicyOptions{
-		SeccompPath:     out.seccompRel,
-		EngineRejects:   engineRejects(version.Version),
-		NoNewPrivileges: true,
-	})
+// finish decides the policy from a recording, writes it, minimizes it when
+// asked, verifies it by replay and writes the report.
+func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize, skipVerify bool) (*Result, error) {
+	policy, err := profiles.NewPolicy(rec, p.policyOptions())
 	if err != nil {
 		return nil, fmt.Errorf("decide the policy: %w", err)
 	}
-	res := &Result{Policy: policy}
-	report := profiles.Report{Tool: "capprof", Host: host}
-	svcReport := profiles.ServiceReport{Recording: rec, Policy: policy.Summary()}
-	if err := p.writeArtifacts(policy, rec.Arch, out.override, out.seccomp); err != nil {
+	if err := p.writeArtifacts(policy, rec.Arch); err != nil {
 		return nil, err
 	}
-	res.Files = []string{out.override, out.seccomp, out.report}
-
-	var verifyErr error
-	if !opts.SkipVerify {
-		v, err := p.verify(ctx, tr, rec, policy, out.override, emulated, tp, tmp, trace)
+	sr := profiles.ServiceReport{Recording: rec, Invocation: p.invocation()}
+	var tolerate map[string]bool
+	if minimize {
+		var m *profiles.Minimization
+		policy, m, tolerate, err = p.minimize(ctx, rec, policy)
 		if err != nil {
 			return nil, err
 		}
-		svcReport.Verification = v
+		sr.Minimization = m
+		if err := p.writeArtifacts(policy, rec.Arch); err != nil {
+			return nil, err
+		}
+	}
+	sr.Policy = policy.Summary()
+	var verifyErr error
+	if !skipVerify {
+		v, err := p.verify(ctx, rec, policy, p.out.override, tolerate)
+		if err != nil {
+			return nil, err
+		}
+		sr.Verification = v
 		if !v.Passed {
 			verifyErr = fmt.Errorf("%w: %s", ErrVerificationFailed, v.Message)
 		}
 	}
-	report.Services = []profiles.ServiceReport{svcReport}
-	res.Report = report
-	js, err := report.JSON()
+	report, err := p.writeReport(sr)
 	if err != nil {
-		return nil, fmt.Errorf("write report: %w", err)
-	}
-	if err := writeFile(out.report, js); err != nil {
 		return nil, err
 	}
-	res.Summary = summaryLines(tp, len(emulated) > 0, policy, svcReport.Verification)
-	return res, verifyErr
+	return &Result{
+		Report:  report,
+		Policy:  policy,
+		Files:   []string{p.out.override, p.out.seccomp, p.out.report},
+		Summary: summaryLines(p.tp, len(p.emulated) > 0, policy, sr.Verification, sr.Minimization),
+	}, verifyErr
 }
 
-// writeArtifacts writes the override and the seccomp profile, after checking
-// that libseccomp compiles the profile.
-func (p *profiler) writeArtifacts(policy profiles.Policy, arch, overridePath, seccompPath string) error {
-	y, err := policy.ComposeOverride()
-	if err != nil {
-		return fmt.Errorf("write compose override: %w", err)
+// invocation records how this session profiles the service, with paths
+// relative to the output directory, for a later `capprof minimize`.
+func (p *profiler) invocation() *profiles.Invocation {
+	in := &profiles.Invocation{
+		Service:      p.service,
+		Exec:         p.workload.Exec,
+		Run:          p.workload.Run,
+		Timeout:      p.workload.Timeout.String(),
+		StartupGrace: p.workload.StartupGrace.String(),
 	}
-	js, err := policy.SeccompProfile(arch)
-	if err != nil {
-		return fmt.Errorf("write seccomp profile: %w", err)
+	if p.workload.Duration > 0 {
+		in.Duration = p.workload.Duration.String()
 	}
-	if err := profiles.ValidateSeccomp(js); err != nil {
-		return fmt.Errorf("generated seccomp profile does not compile: %w", err)
+	for _, f := range p.project.ComposeFiles {
+		in.ComposeFiles = append(in.ComposeFiles, relativeTo(p.out.dir, f))
 	}
-	if err := writeFile(overridePath, y); err != nil {
-		return err
-	}
-	if err := writeFile(seccompPath, js); err != nil {
-		return err
-	}
-	fmt.Fprintf(p.progress, "capprof: wrote %s and %s\n", overridePath, seccompPath)
-	return nil
-}
-
-// verify replays the workload with the user's files plus the generated override.
-func (p *profiler) verify(ctx context.Context, tr *tracer.Tracer, trace profiles.Recording, policy profiles.Policy,
-	overridePath string, emulated []string, tp TracePrivilege, tmp string, traceRun *runOutcome) (*profiles.Verification, error) {
-	files := append(append([]string(nil), p.project.ComposeFiles...), overridePath)
-	var deps []string
-	for _, s := range emulated {
-		if s != p.service {
-			deps = append(deps, s)
+	if p.traceEnd != nil {
+		in.TraceEnd = "running"
+		if !p.traceEnd.runningAtEnd {
+			in.TraceEnd = fmt.Sprintf("exited %d", p.traceEnd.exitCode)
 		}
 	}
-	if len(deps) > 0 {
-		y, err := traceOverride(deps, tp)
-		if err != nil {
-			return nil, err
-		}
-		path := filepath.Join(tmp, "replay-deps.override.yml")
-		if err := os.WriteFile(path, y, 0o644); err != nil {
-			return nil, fmt.Errorf("write replay override: %w", err)
-		}
-		files = append(files[:len(files)-1], path, overridePath)
-	}
-	replay, err := p.runService(ctx, "replay", files, traceRun)
-	if err != nil {
-		return nil, err
-	}
-	v := &profiles.Verification{Commands: replay.commands}
-	snap, err := tr.Snapshot()
-	if err != nil {
-		return nil, fmt.Errorf("read the tracer's maps: %w", err)
-	}
-	ns := replay.mntns(snap)
-	replayRec, err := buildRecording(snap, ns, nil, trace.Arch)
-	if err != nil {
-		return nil, err
-	}
-	v.DeniedCapabilities, v.RefusedSyscalls = replayFindings(trace, replayRec, snap, ns, policy, trace.Arch)
-	var problems []string
-	if replay.workloadErr != nil {
-		problems = append(problems, replay.workloadErr.Error())
-	}
-	if replay.stoppedEarly != "" {
-		problems = append(problems, replay.stoppedEarly)
-	}
-	if len(v.DeniedCapabilities) > 0 {
-		problems = append(problems, "capability checks denied: "+strings.Join(v.DeniedCapabilities, "; "))
-	}
-	if len(v.RefusedSyscalls) > 0 {
-		problems = append(problems, "syscalls refused by the seccomp profile: "+strings.Join(v.RefusedSyscalls, "; "))
-	}
-	if len(problems) == 0 {
-		v.Passed = true
-		v.Message = "replay passed: the service ran the workload under the override with no denied capability check and no refused syscall"
-	} else {
-		v.Message = strings.Join(problems, "\n")
-	}
-	return v, nil
+	return in
 }
 
 // privilegedClosure returns the service and the services it depends on,
@@ -310,7 +185,7 @@ func privilegedClosure(project *types.Project, svc types.ServiceConfig) []string
 }
 
 // summaryLines is the before/after table printed at the end.
-func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, v *profiles.Verification) []string {
+func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, v *profiles.Verification, m *profiles.Minimization) []string {
 	before := "privileged"
 	if emulated {
 		before = "privileged (emulated)"
@@ -336,28 +211,20 @@ func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, v *p
 			result = "passed"
 		}
 	}
-	return []string{
+	lines := []string{
 		fmt.Sprintf("%-14s %-36s %s", "", before, "least privilege"),
 		fmt.Sprintf("%-14s %-36s %s", "capabilities", fmt.Sprintf("all (%d granted on this host)", len(tp.Capabilities)), list(caps)),
 		fmt.Sprintf("%-14s %-36s %s", "devices", fmt.Sprintf("all host devices (%d)", len(tp.Devices)), list(devs)),
 		fmt.Sprintf("%-14s %-36s %s", "syscalls", "all (seccomp unconfined)", fmt.Sprintf("%d allowed, %d answered ENOSYS", len(policy.Syscalls), len(policy.NoSys))),
-		fmt.Sprintf("%-14s %-36s %s", "replay", "", result),
 	}
-}
-
-// runtimeName names the engine's default OCI runtime with its version when
-// the engine reports one ("runc 1.1.5+ds1").
-func runtimeName(ctx context.Context, dc *client.Client, version dockertypes.Version) string {
-	name := "runc"
-	if info, err := dc.Info(ctx); err == nil && info.DefaultRuntime != "" {
-		name = info.DefaultRuntime
-	}
-	for _, c := range version.Components {
-		if c.Name == name && c.Version != "" {
-			return name + " " + c.Version
+	if m != nil {
+		var removed []string
+		for _, r := range m.Removed {
+			removed = append(removed, r.Grant)
 		}
+		lines = append(lines, fmt.Sprintf("%-14s %-36s %s", "minimized", fmt.Sprintf("%d replays", m.Replays), "removed "+list(removed)))
 	}
-	return name
+	return append(lines, fmt.Sprintf("%-14s %-36s %s", "replay", "", result))
 }
 
 // count says "1 capability" or "3 capabilities".
@@ -368,13 +235,3 @@ func count(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// writeFile writes data, creating the directory.
-func writeFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}

@@ -375,3 +375,30 @@ func (p Policy) Summary() PolicySummary {
 		Warnings:        slices.Clone(p.Warnings),
 	}
 }
+
+// Restrict returns the policy with only the grants named in keep: each a
+// capability as CapAdd writes it ("NET_ADMIN") or a device's host path.
+// Everything else, the syscall list included, stays as it is. Minimization
+// replays such restricted policies.
+func (p Policy) Restrict(keep []string) Policy {
+	out := p
+	out.CapAdd = nil
+	for _, g := range p.CapAdd {
+		if slices.Contains(keep, g.Capability) {
+			out.CapAdd = append(out.CapAdd, g)
+		}
+	}
+	out.Devices = nil
+	for _, d := range p.Devices {
+		if slices.Contains(keep, d.HostPath) {
+			out.Devices = append(out.Devices, d)
+		}
+	}
+	out.Substitutions = nil
+	for _, s := range p.Substitutions {
+		if slices.Contains(keep, strings.TrimPrefix(s.Granted, "CAP_")) {
+			out.Substitutions = append(out.Substitutions, s)
+		}
+	}
+	return out
+}

@@ -280,3 +280,31 @@ func TestNewPolicyOrderIndependent(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyRestrict(t *testing.T) {
+	p, err := NewPolicy(tunRecording(), PolicyOptions{NoNewPrivileges: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.CapAdd) == 0 || len(p.Devices) == 0 {
+		t.Fatalf("fixture has no grants to restrict: %+v", p)
+	}
+	none := p.Restrict(nil)
+	if len(none.CapAdd) != 0 || len(none.Devices) != 0 {
+		t.Errorf("Restrict(nil) kept %v %v", none.CapAdd, none.Devices)
+	}
+	if !slices.Equal(none.Syscalls, p.Syscalls) || none.SeccompPath != p.SeccompPath {
+		t.Error("Restrict changed the seccomp side of the policy")
+	}
+	onlyDev := p.Restrict([]string{p.Devices[0].HostPath})
+	if len(onlyDev.CapAdd) != 0 || len(onlyDev.Devices) != 1 {
+		t.Errorf("Restrict(device) = %v %v", onlyDev.CapAdd, onlyDev.Devices)
+	}
+	all := p.Restrict([]string{p.CapAdd[0].Capability, p.Devices[0].HostPath})
+	if !slices.Equal(all.CapAdd, p.CapAdd) || !slices.Equal(all.Devices, p.Devices) {
+		t.Errorf("Restrict(everything) lost grants")
+	}
+	if len(p.CapAdd) > 0 && &p.CapAdd[0] == &all.CapAdd[0] {
+		t.Error("Restrict shares the grant slice with the original")
+	}
+}

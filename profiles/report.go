@@ -49,6 +49,61 @@ type ServiceReport struct {
 	Policy PolicySummary `json:"policy"`
 	// Verification is the replay's result, when one ran.
 	Verification *Verification `json:"verification,omitempty"`
+	// Minimization is what replays proved unneeded, when minimization ran.
+	Minimization *Minimization `json:"minimization,omitempty"`
+	// Invocation is how the service was profiled, so that a later
+	// `capprof minimize` can replay the same workload.
+	Invocation *Invocation `json:"invocation,omitempty"`
+}
+
+// Minimization records the replays that removed grants the trace run saw
+// but the service does not need (a check that stopped at the first
+// capability that passed, a chmod that happened to need FOWNER …).
+type Minimization struct {
+	// Replays counts the replays minimization took.
+	Replays int `json:"replays"`
+	// Removed are the grants dropped, each with the replay that proved it.
+	Removed []RemovedGrant `json:"removed"`
+	// Trials are all replays in the order they ran.
+	Trials []Trial `json:"trials"`
+}
+
+// RemovedGrant is one grant minimization dropped.
+type RemovedGrant struct {
+	// Grant is a capability name without CAP_ or a device's host path.
+	Grant string `json:"grant"`
+	// ProvedBy is the number of the passing replay that left it out.
+	ProvedBy int `json:"proved_by"`
+	// ReplacedBy names the weaker capability granted in its place, when the
+	// grant was replaced rather than dropped.
+	ReplacedBy string `json:"replaced_by,omitempty"`
+}
+
+// Trial is one replay of the workload with some grants left out.
+type Trial struct {
+	// Number counts replays from 1.
+	Number int `json:"number"`
+	// Without lists the grants left out in this replay.
+	Without []string `json:"without"`
+	// Passed says whether the workload passed with no denial.
+	Passed bool `json:"passed"`
+	// Why says what failed, when it did.
+	Why string `json:"why,omitempty"`
+}
+
+// Invocation is the command line of a profile, with paths relative to the
+// compose project directory.
+type Invocation struct {
+	ComposeFiles []string `json:"compose_files"`
+	Service      string   `json:"service"`
+	Exec         []string `json:"exec,omitempty"`
+	Run          []string `json:"run,omitempty"`
+	Duration     string   `json:"duration,omitempty"`
+	Timeout      string   `json:"timeout"`
+	StartupGrace string   `json:"startup_grace"`
+	// TraceEnd is how the service ended the trace run: "running" or
+	// "exited N"; replays must end the same way.
+	TraceEnd string `json:"trace_end"`
 }
 
 // PolicySummary is the part of a Policy a report shows; the full syscall
@@ -86,6 +141,9 @@ type Verification struct {
 	DeniedCapabilities []string `json:"denied_capabilities,omitempty"`
 	RefusedSyscalls    []string `json:"refused_syscalls,omitempty"`
 	MissingDevices     []string `json:"missing_devices,omitempty"`
+	// ToleratedDenials are denied checks of capabilities that minimization
+	// proved the service does without: it makes the check and carries on.
+	ToleratedDenials []string `json:"tolerated_denials,omitempty"`
 }
 
 // CommandResult is one command of a verification.
@@ -217,7 +275,21 @@ func normalizeServiceReport(s ServiceReport) ServiceReport {
 		vc.DeniedCapabilities = sortedStrings(v.DeniedCapabilities)
 		vc.RefusedSyscalls = sortedStrings(v.RefusedSyscalls)
 		vc.MissingDevices = sortedStrings(v.MissingDevices)
+		vc.ToleratedDenials = sortedStrings(v.ToleratedDenials)
 		out.Verification = &vc
+	}
+	if m := s.Minimization; m != nil {
+		mc := *m
+		mc.Removed = slices.Clone(m.Removed)
+		sort.SliceStable(mc.Removed, func(i, j int) bool { return mc.Removed[i].Grant < mc.Removed[j].Grant })
+		if mc.Removed == nil {
+			mc.Removed = []RemovedGrant{}
+		}
+		out.Minimization = &mc
+	}
+	if in := s.Invocation; in != nil {
+		ic := *in
+		out.Invocation = &ic
 	}
 	return out
 }

@@ -56,7 +56,7 @@ least-privilege compose.override.yml and seccomp profile, and proves them by rep
 Exit codes: 0 done and verified, 1 failure, 2 usage or compose-file error,
 3 the replay under the generated override did not pass, 130 interrupted.`,
 		HideHelpCommand: true,
-		Commands:        []*cli.Command{profileCommand},
+		Commands:        []*cli.Command{profileCommand, minimizeCommand},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

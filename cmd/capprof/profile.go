@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -33,6 +32,7 @@ Example:
 		&cli.DurationFlag{Name: "timeout", Value: 2 * time.Minute, Usage: "limit for each workload command", EnvVars: []string{"CAPPROF_TIMEOUT"}},
 		&cli.DurationFlag{Name: "startup-grace", Value: 15 * time.Second, Usage: "retry the first workload command this long while the service starts", EnvVars: []string{"CAPPROF_STARTUP_GRACE"}},
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` for the override, seccomp profile and report", EnvVars: []string{"CAPPROF_OUT"}},
+		&cli.BoolFlag{Name: "minimize", Usage: "replay without each grant, by group testing, and drop those the workload passes without", EnvVars: []string{"CAPPROF_MINIMIZE"}},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the replay (the result is then unproven)", EnvVars: []string{"CAPPROF_NO_VERIFY"}},
 	},
 	OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -56,24 +56,31 @@ Example:
 				StartupGrace: cliCtx.Duration("startup-grace"),
 			},
 			OutDir:     cliCtx.String("out"),
+			Minimize:   cliCtx.Bool("minimize"),
 			SkipVerify: cliCtx.Bool("no-verify"),
-			Progress:   os.Stderr,
+			Progress:   cliCtx.App.ErrWriter,
 		})
-		if res != nil {
-			fmt.Fprintln(cliCtx.App.Writer)
-			for _, line := range res.Summary {
-				fmt.Fprintln(cliCtx.App.Writer, line)
-			}
-			fmt.Fprintln(cliCtx.App.Writer)
-			for _, f := range res.Files {
-				fmt.Fprintf(cliCtx.App.Writer, "wrote %s\n", f)
-			}
-		}
+		printResult(cliCtx, res)
 		if err != nil && isLoadError(err) {
 			return usageError{err}
 		}
 		return err
 	},
+}
+
+// printResult prints the before/after summary and the files written.
+func printResult(cliCtx *cli.Context, res *profiler.Result) {
+	if res == nil {
+		return
+	}
+	fmt.Fprintln(cliCtx.App.Writer)
+	for _, line := range res.Summary {
+		fmt.Fprintln(cliCtx.App.Writer, line)
+	}
+	fmt.Fprintln(cliCtx.App.Writer)
+	for _, f := range res.Files {
+		fmt.Fprintf(cliCtx.App.Writer, "wrote %s\n", f)
+	}
 }
 
 // requireFlags returns a usage error naming the flags that were not set.

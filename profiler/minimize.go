@@ -1,0 +1,198 @@
+package profiler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/capprof/capprof/profiles"
+)
+
+// weakerAlternative maps a capability to a weaker one that covers some of
+// its checks. With every capability the kernel stops at the first check that
+// passes, so a trace run can show DAC_OVERRIDE where DAC_READ_SEARCH would
+// do; removing grants alone never finds that, so minimization tries it.
+var weakerAlternative = map[string]string{
+	"DAC_OVERRIDE": "DAC_READ_SEARCH",
+}
+
+// minimize removes every capability and device that a replay proves
+// unneeded, by adaptive group testing over the policy's grants, then tries
+// weaker alternatives for what is left. The syscall list stays as recorded.
+// A replay passes when the workload passes and the service ends as in the
+// trace run; denials of the capabilities it leaves out are the experiment and
+// are tolerated. It returns the smaller policy, the record of the replays and
+// the capabilities (kernel names) whose denials the final replay tolerates.
+func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy profiles.Policy) (profiles.Policy, *profiles.Minimization, map[string]bool, error) {
+	var items []string
+	for _, g := range policy.CapAdd {
+		items = append(items, g.Capability)
+	}
+	for _, d := range policy.Devices {
+		items = append(items, d.HostPath)
+	}
+	fmt.Fprintf(p.progress, "capprof: minimizing %d grants by replay\n", len(items))
+	trialPath := filepath.Join(p.tmp, "trial.override.yml")
+	replay := func(candidate profiles.Policy, left []string) (bool, string, error) {
+		y, err := candidate.ComposeOverride()
+		if err != nil {
+			return false, "", err
+		}
+		if err := os.WriteFile(trialPath, y, 0o644); err != nil {
+			return false, "", fmt.Errorf("write trial override: %w", err)
+		}
+		v, err := p.verify(ctx, rec, candidate, trialPath, capNames(left))
+		if err != nil {
+			return false, "", err
+		}
+		verdict := "passed"
+		if !v.Passed {
+			verdict = "failed: " + firstLine(v.Message)
+		}
+		fmt.Fprintf(p.progress, "capprof:   replay without %s: %s\n", strings.Join(left, ", "), verdict)
+		return v.Passed, firstLine(v.Message), nil
+	}
+	needed, trials, err := minimizeGrants(items, func(keep []string) (bool, string, error) {
+		return replay(policy.Restrict(keep), without(items, keep))
+	})
+	if err != nil {
+		return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+	}
+	m := &profiles.Minimization{Trials: trials}
+	for _, it := range without(items, needed) {
+		for _, tr := range trials {
+			if tr.Passed && slices.Contains(tr.Without, it) {
+				m.Removed = append(m.Removed, profiles.RemovedGrant{Grant: it, ProvedBy: tr.Number})
+				break
+			}
+		}
+	}
+	final := policy.Restrict(needed)
+	for _, strong := range slices.Clone(needed) {
+		weak, ok := weakerAlternative[strong]
+		if !ok || slices.Contains(needed, weak) {
+			continue
+		}
+		keep := append(without(needed, []string{strong}), weak)
+		candidate := withCapability(policy.Restrict(keep), weak, "in place of "+strong+": a replay passed with it")
+		passed, why, err := replay(candidate, []string{strong})
+		if err != nil {
+			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+		}
+		m.Trials = append(m.Trials, profiles.Trial{Number: len(m.Trials) + 1, Without: []string{strong}, Passed: passed, Why: why})
+		if passed {
+			m.Removed = append(m.Removed, profiles.RemovedGrant{Grant: strong, ProvedBy: len(m.Trials), ReplacedBy: weak})
+			needed, final = keep, candidate
+		}
+	}
+	m.Replays = len(m.Trials)
+	return final, m, capNames(without(items, needed)), nil
+}
+
+// withCapability adds a capability grant to a policy, keeping CapAdd sorted.
+func withCapability(p profiles.Policy, capability, evidence string) profiles.Policy {
+	p.CapAdd = append(slices.Clone(p.CapAdd), profiles.Grant{Capability: capability, Evidence: evidence})
+	slices.SortFunc(p.CapAdd, func(a, b profiles.Grant) int { return strings.Compare(a.Capability, b.Capability) })
+	return p
+}
+
+// capNames turns grants as compose writes them ("NET_ADMIN") into the
+// kernel names replays report ("CAP_NET_ADMIN"); device paths are skipped.
+func capNames(grants []string) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range grants {
+		if !strings.HasPrefix(g, "/") {
+			out["CAP_"+g] = true
+		}
+	}
+	return out
+}
+
+// without returns the items not in keep, in order.
+func without(items, keep []string) []string {
+	var out []string
+	for _, it := range items {
+		if !slices.Contains(keep, it) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// firstLine returns the first line of s.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// MinimizeOptions are the inputs of `capprof minimize`.
+type MinimizeOptions struct {
+	// Dir is the output directory of an earlier `capprof profile`.
+	Dir string
+	// Progress receives one line per step.
+	Progress io.Writer
+}
+
+// Minimize minimizes an earlier profile in place: it replays the workload
+// recorded in DIR/report.json without each grant, rewrites the override,
+// verifies it and writes the report with the replays that proved each
+// removal.
+func Minimize(ctx context.Context, opts MinimizeOptions) (*Result, error) {
+	reportPath := filepath.Join(opts.Dir, "report.json")
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v (run capprof profile --out %s first)", ErrOutput, reportPath, err, opts.Dir)
+	}
+	var report profiles.Report
+	if err := json.Unmarshal(b, &report); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrOutput, reportPath, err)
+	}
+	if len(report.Services) != 1 || report.Services[0].Invocation == nil {
+		return nil, fmt.Errorf("%w: %s does not say how its service was profiled: profile it again with capprof profile --minimize", ErrOutput, reportPath)
+	}
+	sr := report.Services[0]
+	in := sr.Invocation
+	w := Workload{Exec: in.Exec, Run: in.Run}
+	for _, d := range []struct {
+		text string
+		into *time.Duration
+	}{{in.Duration, &w.Duration}, {in.Timeout, &w.Timeout}, {in.StartupGrace, &w.StartupGrace}} {
+		if d.text == "" {
+			continue
+		}
+		if *d.into, err = time.ParseDuration(d.text); err != nil {
+			return nil, fmt.Errorf("%w: %s: invocation: %v", ErrOutput, reportPath, err)
+		}
+	}
+	files := make([]string, len(in.ComposeFiles))
+	for i, f := range in.ComposeFiles {
+		files[i] = filepath.Join(opts.Dir, filepath.FromSlash(f))
+	}
+	p, err := newSession(ctx, files, in.Service, w, opts.Dir, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	p.host.NotGranted = report.Host.NotGranted
+	p.traceEnd = &runOutcome{runningAtEnd: in.TraceEnd == "running"}
+	if code, ok := strings.CutPrefix(in.TraceEnd, "exited "); ok {
+		fmt.Sscanf(code, "%d", &p.traceEnd.exitCode)
+	}
+	return p.finish(ctx, sr.Recording, true, false)
+}
+
+// relativeTo returns path relative to dir, with forward slashes, or path
+// itself when it has no relative form.
+func relativeTo(dir, path string) string {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(rel)
+}

@@ -1,0 +1,60 @@
+package profiler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/capprof/capprof/profiles"
+)
+
+// verify replays the workload with the user's files plus an override (the
+// generated one, or a candidate during minimization), with the tracer on.
+// It passes when the service starts and ends as in the trace run, every
+// workload command exits 0, no capability check the trace run granted is
+// denied and no syscall is refused by the seccomp profile.
+//
+// tolerate names capabilities (kernel names) whose denials are expected:
+// those the policy leaves out because minimization proved them unneeded.
+func (p *profiler) verify(ctx context.Context, trace profiles.Recording, policy profiles.Policy, overridePath string, tolerate map[string]bool) (*profiles.Verification, error) {
+	files, err := p.emulationFiles("replay-deps.override.yml", p.dependencies(), overridePath)
+	if err != nil {
+		return nil, err
+	}
+	replay, err := p.runService(ctx, "replay", files, p.traceEnd)
+	if err != nil {
+		return nil, err
+	}
+	v := &profiles.Verification{Commands: replay.commands}
+	snap, err := p.tr.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("read the tracer's maps: %w", err)
+	}
+	ns := replay.mntns(snap)
+	replayRec, err := buildRecording(snap, ns, nil, trace.Arch)
+	if err != nil {
+		return nil, err
+	}
+	f := replayFindings(trace, replayRec, snap, ns, policy, trace.Arch, tolerate)
+	v.DeniedCapabilities, v.ToleratedDenials, v.RefusedSyscalls = f.denied, f.tolerated, f.refused
+	var problems []string
+	if replay.workloadErr != nil {
+		problems = append(problems, replay.workloadErr.Error())
+	}
+	if replay.stoppedEarly != "" {
+		problems = append(problems, replay.stoppedEarly)
+	}
+	if len(v.DeniedCapabilities) > 0 {
+		problems = append(problems, "capability checks denied: "+strings.Join(v.DeniedCapabilities, "; "))
+	}
+	if len(v.RefusedSyscalls) > 0 {
+		problems = append(problems, "syscalls refused by the seccomp profile: "+strings.Join(v.RefusedSyscalls, "; "))
+	}
+	if len(problems) == 0 {
+		v.Passed = true
+		v.Message = "replay passed: the service ran the workload under the override with no denied capability check and no refused syscall"
+	} else {
+		v.Message = strings.Join(problems, "\n")
+	}
+	return v, nil
+}
