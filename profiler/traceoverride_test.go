@@ -5,7 +5,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
+
+	"github.com/moby/sys/capability"
 )
 
 // The trace override must replace, not merge into, what the user's file sets:
@@ -101,5 +104,43 @@ func TestProjectNameIsolated(t *testing.T) {
 	}
 	if want := "capprof-trace-my-service-"; a[:len(want)] != want {
 		t.Errorf("projectName = %s, want prefix %s", a, want)
+	}
+}
+
+func TestTracePrivilegeEmulatesOnlyWhatIsMissing(t *testing.T) {
+	supported := []capability.Cap{capability.CAP_CHOWN, capability.CAP_NET_ADMIN, capability.CAP_SYS_RESOURCE, capability.CAP_BPF}
+	all := map[capability.Cap]bool{}
+	for _, c := range supported {
+		all[c] = true
+	}
+	devs := []HostDevice{{Path: "/dev/null", Type: "c", Major: 1, Minor: 3}, {Path: "/dev/net/tun", Type: "c", Major: 10, Minor: 200}}
+
+	full, err := tracePrivilege("28.2.2", supported, all, devs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Emulate {
+		t.Errorf("a host with every capability emulates privileged mode: %+v", full.NotGranted)
+	}
+
+	lacking := map[capability.Cap]bool{capability.CAP_CHOWN: true, capability.CAP_NET_ADMIN: true, capability.CAP_BPF: true}
+	tp, err := tracePrivilege("20.10.24+dfsg1", supported, lacking, devs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tp.Emulate {
+		t.Error("a host without CAP_SYS_RESOURCE must emulate privileged mode")
+	}
+	if !slices.Equal(tp.Capabilities, []string{"CHOWN", "NET_ADMIN"}) {
+		t.Errorf("capabilities = %v, want CHOWN, NET_ADMIN (BPF is refused by name by Docker 20.10)", tp.Capabilities)
+	}
+	if len(tp.Devices) != 1 || tp.Devices[0].Path != "/dev/net/tun" {
+		t.Errorf("devices = %+v, want /dev/net/tun only (/dev/null every container has)", tp.Devices)
+	}
+	said := strings.Join(tp.NotGranted, "\n")
+	for _, want := range []string{"CAP_SYS_RESOURCE: not in this host's capability bounding set", "CAP_BPF: Docker 20.10.24+dfsg1 refuses it", "/sys"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("not granted does not say %q:\n%s", want, said)
+		}
 	}
 }
