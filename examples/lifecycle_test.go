@@ -180,3 +180,36 @@ services:
 		t.Errorf("the rewritten override still grants FOWNER:\n%s", override)
 	}
 }
+
+// A healthcheck defined in the compose file runs during the trace run and
+// the replay, so what it needs is in the profile although no workload
+// command asks for it.
+func TestHealthcheckIsProfiled(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	requireImage(t, "tun")
+	bin := buildCapprof(t)
+	dir := writeProject(t, `
+services:
+  checked:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]
+    healthcheck:
+      test: ["CMD-SHELL", "touch /tmp/h && chown nobody /tmp/h"]
+      interval: 1h
+`)
+	out := filepath.Join(dir, "out")
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "checked", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, output)
+	}
+	sr := readReport(t, filepath.Join(out, "report.json")).Services[0]
+	if got := grantNames(sr.Policy); got != "CHOWN" {
+		t.Errorf("cap_add = %s, want CHOWN (the healthcheck's chown)\n%s", got, output)
+	}
+	if v := sr.Verification; v == nil || !v.Passed || len(v.Commands) == 0 || v.Commands[0].Where != "health" {
+		t.Errorf("verification = %+v, want passed with the healthcheck as its first command", v)
+	}
+}

@@ -82,3 +82,26 @@ func TestMinimizeGrantsStopsOnError(t *testing.T) {
 		t.Errorf("err = %v, want the replay's error", err)
 	}
 }
+
+func TestHealthStep(t *testing.T) {
+	tests := []struct {
+		test     []string
+		ok       bool
+		wantArgv []string
+	}{
+		{[]string{"CMD", "curl", "-f", "http://localhost/"}, true, []string{"curl", "-f", "http://localhost/"}},
+		{[]string{"CMD-SHELL", "pg_isready || exit 1"}, true, []string{"/bin/sh", "-c", "pg_isready || exit 1"}},
+		{[]string{"NONE"}, false, nil},
+		{nil, false, nil},
+		{[]string{"CMD"}, false, nil},
+	}
+	for _, tt := range tests {
+		step, ok := healthStep(tt.test)
+		if ok != tt.ok || !slices.Equal(step.argv, tt.wantArgv) {
+			t.Errorf("healthStep(%q) = %+v, %v; want argv %q, %v", tt.test, step, ok, tt.wantArgv, tt.ok)
+		}
+		if ok && step.where != "health" {
+			t.Errorf("healthStep(%q).where = %q", tt.test, step.where)
+		}
+	}
+}

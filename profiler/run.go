@@ -126,7 +126,10 @@ func (p *profiler) runService(ctx context.Context, kind string, files []string, 
 	main := out.containers[0].ID
 	runner := &workloadRunner{docker: p.docker, containerID: main, progress: p.progress,
 		env: []string{"CAPPROF_CONTAINER=" + main, "CAPPROF_PROJECT=" + cr.project, "CAPPROF_SERVICE=" + p.service}}
-	if p.workload.empty() {
+	if inspect, err := p.docker.ContainerInspect(ctx, main); err == nil && inspect.Config != nil && inspect.Config.Healthcheck != nil {
+		runner.health = inspect.Config.Healthcheck.Test
+	}
+	if p.workload.empty() && runner.health == nil {
 		fmt.Fprintf(p.progress, "capprof:   no workload given: observing until the service exits or %s pass\n", observeLimit)
 		if err := p.waitExit(ctx, main, observeLimit); err != nil {
 			return nil, err

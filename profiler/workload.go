@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -39,17 +40,40 @@ type Workload struct {
 func (w Workload) empty() bool { return len(w.Exec) == 0 && len(w.Run) == 0 && w.Duration == 0 }
 
 type workloadStep struct {
-	where   string // "exec" or "run"
+	where   string // "health", "exec" or "run"
 	command string
+	// argv, when set, is exec'd as it is (a healthcheck's CMD form).
+	argv []string
 }
 
-func (w Workload) steps() []workloadStep {
+// healthStep turns a container's healthcheck test (Docker's form: ["CMD",
+// args…], ["CMD-SHELL", command] or ["NONE"]) into a workload step: the
+// healthcheck runs through the same runtime path as docker exec under the
+// same profile, and Docker may not run it during a short workload, so
+// capprof runs it itself.
+func healthStep(test []string) (workloadStep, bool) {
+	if len(test) < 2 {
+		return workloadStep{}, false
+	}
+	switch test[0] {
+	case "CMD":
+		return workloadStep{where: "health", command: strings.Join(test[1:], " "), argv: test[1:]}, true
+	case "CMD-SHELL":
+		return workloadStep{where: "health", command: test[1], argv: []string{"/bin/sh", "-c", test[1]}}, true
+	}
+	return workloadStep{}, false
+}
+
+func (w Workload) steps(health []string) []workloadStep {
 	var steps []workloadStep
+	if h, ok := healthStep(health); ok {
+		steps = append(steps, h)
+	}
 	for _, c := range w.Exec {
-		steps = append(steps, workloadStep{"exec", c})
+		steps = append(steps, workloadStep{where: "exec", command: c})
 	}
 	for _, c := range w.Run {
-		steps = append(steps, workloadStep{"run", c})
+		steps = append(steps, workloadStep{where: "run", command: c})
 	}
 	return steps
 }
@@ -61,14 +85,17 @@ type workloadRunner struct {
 	env         []string
 	progress    io.Writer
 	hasShell    *bool
+	// health is the container's healthcheck test, run as the first step.
+	health []string
 }
 
 // runAll runs every step in order and stops at the first failure, which it
 // returns as ErrWorkloadFailed with the command and its output's tail.
 func (r *workloadRunner) runAll(ctx context.Context, w Workload) ([]profiles.CommandResult, error) {
 	var results []profiles.CommandResult
-	for i, step := range w.steps() {
-		fmt.Fprintf(r.progress, "capprof:   workload %d/%d (%s): %s\n", i+1, len(w.steps()), step.where, step.command)
+	steps := w.steps(r.health)
+	for i, step := range steps {
+		fmt.Fprintf(r.progress, "capprof:   workload %d/%d (%s): %s\n", i+1, len(steps), step.where, step.command)
 		deadline := time.Now()
 		if i == 0 {
 			deadline = deadline.Add(w.StartupGrace)
@@ -124,9 +151,12 @@ func (r *workloadRunner) runStep(ctx context.Context, step workloadStep, timeout
 	res := profiles.CommandResult{Where: step.where, Command: step.command}
 	var out []byte
 	var err error
-	if step.where == "exec" {
+	switch {
+	case step.argv != nil:
+		res.ExitCode, out, err = r.execArgv(ctx, step.argv)
+	case step.where == "exec":
 		res.ExitCode, out, err = r.exec(ctx, step.command)
-	} else {
+	default:
 		res.ExitCode, out, err = r.host(ctx, step.command)
 	}
 	switch {
@@ -148,6 +178,11 @@ func (r *workloadRunner) exec(ctx context.Context, command string) (int, []byte,
 	if err != nil {
 		return 0, nil, err
 	}
+	return r.execArgv(ctx, argv)
+}
+
+// execArgv runs argv in the container and returns its exit code and output.
+func (r *workloadRunner) execArgv(ctx context.Context, argv []string) (int, []byte, error) {
 	created, err := r.docker.ContainerExecCreate(ctx, r.containerID, container.ExecOptions{
 		Cmd: argv, AttachStdout: true, AttachStderr: true,
 	})
