@@ -11,6 +11,7 @@ need_root
 # Debian packages, by name; each is installed only when dpkg does not have it.
 PACKAGES=(
 	docker.io ca-certificates xz-utils # Docker engine (20.10) with runc and containerd
+	crun                               # the second OCI runtime the tests run (start-dockerd.sh registers it)
 	libseccomp-dev pkg-config gcc make # cgo: libseccomp-golang compiles seccomp profiles
 	clang llvm libbpf-dev              # make generate: bpf2go compiles tracer/bpf/*.bpf.c
 	debootstrap                        # scripts/build-image.sh: the example images' base
