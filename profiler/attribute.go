@@ -237,19 +237,20 @@ type findings struct {
 // replayFindings compares the replay with the trace run: a capability check
 // denied under the override that the trace run granted, and a syscall the
 // profile refused (EPERM for a syscall it does not allow), fail the replay.
-// Checks that were denied in the trace run too were tolerated by the service
-// and do not count, nor do denials of the capabilities in tolerate (kernel
+// Checks denied as often in the trace run were tolerated by the service and
+// do not count, nor do denials of the capabilities in tolerate (kernel
 // names, "CAP_FOWNER"), which are listed apart.
 func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *tracer.Snapshot, mntns map[nsKey]bool, policy profiles.Policy, arch string, tolerate map[string]bool) findings {
 	var f findings
-	toleratedInTrace := map[string]bool{}
+	// The trace run had every capability this host can give: what it was
+	// denied there (a capability the host lacks, a check made after the
+	// program dropped its own privileges) the service tolerated.
+	deniedInTrace := map[string]uint64{}
 	for _, c := range trace.Capabilities {
-		if c.Granted == 0 && c.Denied > 0 {
-			toleratedInTrace[c.Capability] = true
-		}
+		deniedInTrace[c.Capability] = c.Denied
 	}
 	for _, c := range replay.Capabilities {
-		if c.Denied == 0 || toleratedInTrace[c.Capability] {
+		if c.Denied == 0 || c.Denied <= deniedInTrace[c.Capability] {
 			continue
 		}
 		progs := make([]string, 0, len(c.Programs))

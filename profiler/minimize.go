@@ -174,7 +174,7 @@ func Minimize(ctx context.Context, opts MinimizeOptions) (*Result, error) {
 	for i, f := range in.ComposeFiles {
 		files[i] = filepath.Join(opts.Dir, filepath.FromSlash(f))
 	}
-	p, err := newSession(ctx, files, in.Service, w, opts.Dir, opts.Progress)
+	p, err := newSession(ctx, files, in.Service, w, opts.Dir, in.NoNewPrivileges, opts.Progress)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package profiler
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,17 @@ type outputPaths struct {
 	// seccompRel is the profile's path as the override names it: relative
 	// to the project directory, where compose resolves it.
 	seccompRel string
+	// created says capprof made dir, so that a run that writes nothing can
+	// take it away again.
+	created bool
+}
+
+// removeIfUnused removes the output directory when capprof created it and
+// nothing was written into it.
+func (o outputPaths) removeIfUnused() {
+	if o.created {
+		os.Remove(o.dir) // only succeeds while empty
+	}
 }
 
 // prepareOutput checks the output directory before anything runs, so that a
@@ -35,6 +47,8 @@ func prepareOutput(dir, projectDir, service string, inputs []string) (outputPath
 	if err != nil {
 		return outputPaths{}, "", fmt.Errorf("%w: %s: %v", ErrOutput, dir, err)
 	}
+	_, statErr := os.Stat(abs)
+	created := os.IsNotExist(statErr)
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return outputPaths{}, "", fmt.Errorf("%w: cannot create %s: %v", ErrOutput, dir, err)
 	}
@@ -50,6 +64,7 @@ func prepareOutput(dir, projectDir, service string, inputs []string) (outputPath
 		override: filepath.Join(abs, "compose.override.yml"),
 		seccomp:  filepath.Join(abs, "seccomp", service+".json"),
 		report:   filepath.Join(abs, "report.json"),
+		created:  created,
 	}
 	for _, in := range inputs {
 		inAbs := realPath(in)
@@ -59,8 +74,8 @@ func prepareOutput(dir, projectDir, service string, inputs []string) (outputPath
 			}
 		}
 	}
-	if first, err := fileFirstLine(out.override); err == nil && !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
-		return outputPaths{}, "", fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, out.override)
+	if err := out.checkOwnership(); err != nil {
+		return outputPaths{}, "", err
 	}
 	rel, err := filepath.Rel(projectDir, out.seccomp)
 	if err != nil {
@@ -72,6 +87,30 @@ func prepareOutput(dir, projectDir, service string, inputs []string) (outputPath
 		warning = fmt.Sprintf("--out %s is outside the project directory %s: the override names its seccomp profile as %s, which holds only where both sit as they do here; put --out inside the project to commit them together", dir, projectDir, out.seccompRel)
 	}
 	return out, warning, nil
+}
+
+// checkOwnership refuses an output directory whose files capprof would
+// overwrite but did not write: an override without capprof's first line, or
+// a seccomp profile or report beside which there is no report.json of
+// capprof's (JSON has no comments to mark a file with).
+func (o outputPaths) checkOwnership() error {
+	if first, err := fileFirstLine(o.override); err == nil && !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
+		return fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, o.override)
+	}
+	ours := false
+	if b, err := os.ReadFile(o.report); err == nil {
+		var r struct {
+			Tool string `json:"tool"`
+		}
+		ours = json.Unmarshal(b, &r) == nil && r.Tool == "capprof"
+		if !ours {
+			return fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, o.report)
+		}
+	}
+	if _, err := os.Stat(o.seccomp); err == nil && !ours {
+		return fmt.Errorf("%w: %s exists and no report.json of capprof's is beside it: move it or choose another --out", ErrOutput, o.seccomp)
+	}
+	return nil
 }
 
 // realPath resolves symbolic links where it can, for comparing paths.

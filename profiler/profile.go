@@ -10,6 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/capprof/capprof/profiles"
+	"github.com/capprof/capprof/tracer"
 )
 
 // Options are the inputs of one `capprof profile`.
@@ -23,6 +24,9 @@ type Options struct {
 	OutDir string
 	// Minimize removes, by replay, every grant the workload passes without.
 	Minimize bool
+	// AllowNewPrivileges leaves no-new-privileges out of the override, for
+	// services that run setuid or file-capability programs (it disables them).
+	AllowNewPrivileges bool
 	// SkipVerify leaves out the replay; the result is then unverified.
 	SkipVerify bool
 	// Progress receives one line per step.
@@ -45,7 +49,7 @@ type Result struct {
 // ErrVerificationFailed when the replay did not pass (the files and the
 // report saying why are written).
 func Profile(ctx context.Context, opts Options) (*Result, error) {
-	p, err := newSession(ctx, opts.ComposeFiles, opts.Service, opts.Workload, opts.OutDir, opts.Progress)
+	p, err := newSession(ctx, opts.ComposeFiles, opts.Service, opts.Workload, opts.OutDir, !opts.AllowNewPrivileges, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -56,12 +60,15 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	written := false
+	defer func() {
+		if !written {
+			p.out.removeIfUnused()
+		}
+	}()
 	trace, err := p.runService(ctx, "trace", traceFiles, nil)
 	if err != nil {
 		return nil, err
-	}
-	if trace.workloadErr != nil {
-		return nil, fmt.Errorf("trace run: %w", trace.workloadErr)
 	}
 	p.traceEnd = trace
 	snap, err := p.tr.Snapshot()
@@ -69,6 +76,12 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("read the tracer's maps: %w", err)
 	}
 	traceNS := trace.mntns(snap)
+	if trace.workloadErr == nil && !trace.runningAtEnd && trace.exitCode != 0 {
+		trace.workloadErr = fmt.Errorf("%w: the service exited with code %d during the trace run", ErrWorkloadFailed, trace.exitCode)
+	}
+	if trace.workloadErr != nil {
+		return nil, fmt.Errorf("trace run: %w%s", trace.workloadErr, p.deniedHint(snap, traceNS))
+	}
 	if len(traceNS) == 0 {
 		return nil, fmt.Errorf("the tracer saw no process of service %q: %w", p.service, ErrNoContainer)
 	}
@@ -76,6 +89,7 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	written = true
 	rec.Service = p.service
 	rec.Image = p.svc.Image
 	if len(trace.containers) > 0 {
@@ -111,6 +125,11 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		}
 	}
 	sr.Policy = policy.Summary()
+	// The report is written before the replay too, so that an interrupted
+	// replay leaves files that say they are unverified.
+	if _, err := p.writeReport(sr); err != nil {
+		return nil, err
+	}
 	var verifyErr error
 	if !skipVerify {
 		v, err := p.verify(ctx, rec, policy, p.out.override, tolerate)
@@ -134,15 +153,37 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 	}, verifyErr
 }
 
+// deniedHint explains a failed trace run by the capabilities the service
+// was denied although it ran with everything this host can give: those this
+// host cannot grant at all.
+func (p *profiler) deniedHint(snap *tracer.Snapshot, ns map[nsKey]bool) string {
+	rec, err := buildRecording(snap, ns, nil, p.host.Arch)
+	if err != nil {
+		return ""
+	}
+	var denied []string
+	for _, c := range rec.Capabilities {
+		if c.Denied > 0 {
+			denied = append(denied, c.Capability)
+		}
+	}
+	if len(denied) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nthe service was denied %s in the trace run, which had every capability this host can give: this host cannot grant %s (see \"Left out\" above)",
+		strings.Join(denied, ", "), map[bool]string{true: "it", false: "them"}[len(denied) == 1])
+}
+
 // invocation records how this session profiles the service, with paths
 // relative to the output directory, for a later `capprof minimize`.
 func (p *profiler) invocation() *profiles.Invocation {
 	in := &profiles.Invocation{
-		Service:      p.service,
-		Exec:         p.workload.Exec,
-		Run:          p.workload.Run,
-		Timeout:      p.workload.Timeout.String(),
-		StartupGrace: p.workload.StartupGrace.String(),
+		Service:         p.service,
+		Exec:            p.workload.Exec,
+		Run:             p.workload.Run,
+		Timeout:         p.workload.Timeout.String(),
+		StartupGrace:    p.workload.StartupGrace.String(),
+		NoNewPrivileges: p.nnp,
 	}
 	if p.workload.Duration > 0 {
 		in.Duration = p.workload.Duration.String()

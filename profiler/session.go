@@ -39,11 +39,13 @@ type profiler struct {
 	tr       *tracer.Tracer
 	// traceEnd is how the service ended the trace run; replays must match.
 	traceEnd *runOutcome
+	// nnp says whether the override sets no-new-privileges.
+	nnp bool
 }
 
 // newSession loads the project, checks the output directory, reaches Docker,
 // reads the host and attaches the tracer. Close releases all of it.
-func newSession(ctx context.Context, files []string, service string, w Workload, outDir string, progress io.Writer) (*profiler, error) {
+func newSession(ctx context.Context, files []string, service string, w Workload, outDir string, nnp bool, progress io.Writer) (*profiler, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -68,7 +70,7 @@ func newSession(ctx context.Context, files []string, service string, w Workload,
 	if err := requireRoot(); err != nil {
 		return nil, err
 	}
-	p := &profiler{project: project, svc: svc, service: service, workload: w, progress: progress, out: out}
+	p := &profiler{project: project, svc: svc, service: service, workload: w, progress: progress, out: out, nnp: nnp}
 	ok := false
 	defer func() {
 		if !ok {
@@ -122,10 +124,28 @@ func (p *profiler) Close() {
 }
 
 // emulationFiles returns the compose files of a run: the user's, then the
-// emulation of privileged mode for the named services (when this host needs
-// it), then extra (the generated override of a replay).
+// removal of fixed container names, then the emulation of privileged mode
+// for the named services (when this host needs it), then extra (the
+// generated override of a replay).
 func (p *profiler) emulationFiles(name string, services []string, extra ...string) ([]string, error) {
 	files := append([]string(nil), p.project.ComposeFiles...)
+	var named []string
+	for _, s := range p.project.Services {
+		if s.ContainerName != "" {
+			named = append(named, s.Name)
+		}
+	}
+	if len(named) > 0 {
+		y, err := isolationOverride(named)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(p.tmp, "isolation.override.yml")
+		if err := os.WriteFile(path, y, 0o644); err != nil {
+			return nil, fmt.Errorf("write isolation override: %w", err)
+		}
+		files = append(files, path)
+	}
 	if len(services) > 0 {
 		y, err := traceOverride(services, p.tp)
 		if err != nil {
@@ -170,7 +190,7 @@ func (p *profiler) policyOptions() profiles.PolicyOptions {
 	return profiles.PolicyOptions{
 		SeccompPath:     p.out.seccompRel,
 		EngineRejects:   engineRejects(p.version.Version),
-		NoNewPrivileges: true,
+		NoNewPrivileges: p.nnp,
 	}
 }
 

@@ -74,3 +74,31 @@ func sequence(tag string, values []string) *yaml.Node {
 func appendPair(m *yaml.Node, key string, value *yaml.Node) {
 	m.Content = append(m.Content, scalar(key, "!!str"), value)
 }
+
+// isolationOverride removes the fixed container names of the named services:
+// a trace run or replay is its own compose project beside the user's, and a
+// container_name would collide with the user's running container (and with
+// the runs' own, one after the other). Compose names the containers instead.
+func isolationOverride(services []string) ([]byte, error) {
+	sorted := append([]string(nil), services...)
+	sort.Strings(sorted)
+	svcs := mapping()
+	for _, name := range sorted {
+		svc := mapping()
+		appendPair(svc, "container_name", scalar("", "!reset"))
+		appendPair(svcs, name, svc)
+	}
+	root := mapping()
+	root.HeadComment = "Written by capprof: runs in their own project get compose-made container names."
+	appendPair(root, "services", svcs)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return nil, fmt.Errorf("write isolation override: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("write isolation override: %w", err)
+	}
+	return buf.Bytes(), nil
+}

@@ -144,3 +144,27 @@ func TestTracePrivilegeEmulatesOnlyWhatIsMissing(t *testing.T) {
 		}
 	}
 }
+
+func TestIsolationOverrideDropsContainerName(t *testing.T) {
+	dir := t.TempDir()
+	base := writeCompose(t, dir, "compose.yml", `
+services:
+  app:
+    image: a
+    container_name: myapp
+  db:
+    image: d
+`)
+	y, err := isolationOverride([]string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	over := writeCompose(t, dir, "isolation.yml", string(y))
+	project, err := LoadProject(context.Background(), []string{base, over})
+	if err != nil {
+		t.Fatalf("compose-go rejects the isolation override: %v\n%s", err, y)
+	}
+	if name := project.Services["app"].ContainerName; name != "" {
+		t.Errorf("container_name = %q, want it reset", name)
+	}
+}

@@ -45,7 +45,11 @@ func (p *profiler) verify(ctx context.Context, trace profiles.Recording, policy 
 		problems = append(problems, replay.stoppedEarly)
 	}
 	if len(v.DeniedCapabilities) > 0 {
-		problems = append(problems, "capability checks denied: "+strings.Join(v.DeniedCapabilities, "; "))
+		denied := "capability checks denied: " + strings.Join(v.DeniedCapabilities, "; ")
+		if policy.NoNewPrivileges {
+			denied += " (if the service runs setuid or file-capability programs: no-new-privileges disables them; profile again with --no-new-privileges=false)"
+		}
+		problems = append(problems, denied)
 	}
 	if len(v.RefusedSyscalls) > 0 {
 		problems = append(problems, "syscalls refused by the seccomp profile: "+strings.Join(v.RefusedSyscalls, "; "))

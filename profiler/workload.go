@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -140,7 +141,9 @@ func (r *workloadRunner) exited(ctx context.Context) (bool, int) {
 	if err != nil || inspect.State == nil {
 		return false, 0
 	}
-	return !inspect.State.Running, inspect.State.ExitCode
+	// A container in a restart loop counts as exited: retrying against it
+	// cannot help either.
+	return !inspect.State.Running || inspect.State.Restarting, inspect.State.ExitCode
 }
 
 // runStep runs one command under its timeout. A timeout is exit code 124, as
@@ -221,9 +224,13 @@ func (r *workloadRunner) argv(ctx context.Context, command string) ([]string, er
 	if *r.hasShell {
 		return []string{"/bin/sh", "-c", command}, nil
 	}
-	argv, err := shellwords.Parse(command)
+	parser := shellwords.NewParser()
+	argv, err := parser.Parse(command)
 	if err != nil {
 		return nil, fmt.Errorf("split %q into arguments (the image has no shell): %w", command, err)
+	}
+	if parser.Position >= 0 {
+		return nil, fmt.Errorf("%q uses shell syntax (&&, ||, |, ;) at byte %d, but the image has no shell: give each command its own --exec", command, parser.Position)
 	}
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("empty exec command")
@@ -236,6 +243,10 @@ func (r *workloadRunner) argv(ctx context.Context, command string) ([]string, er
 func (r *workloadRunner) host(ctx context.Context, command string) (int, []byte, error) {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	cmd.Env = append(os.Environ(), r.env...)
+	// Its own process group, killed whole on timeout: a shell's children
+	// must not outlive the command.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError

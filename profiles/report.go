@@ -101,6 +101,8 @@ type Invocation struct {
 	Duration     string   `json:"duration,omitempty"`
 	Timeout      string   `json:"timeout"`
 	StartupGrace string   `json:"startup_grace"`
+	// NoNewPrivileges says whether the override sets no-new-privileges.
+	NoNewPrivileges bool `json:"no_new_privileges"`
 	// TraceEnd is how the service ended the trace run: "running" or
 	// "exited N"; replays must end the same way.
 	TraceEnd string `json:"trace_end"`

@@ -21,8 +21,15 @@ import (
 //     finalizeNamespace drops privileges; everything finalizeNamespace does
 //     is filtered too (runtimeSyscallsWithoutNNP, added to the former).
 //
-// Docker's default runtime is runc; crun, a C program, installs its filter
-// late as well and needs a subset of the first list.
+// Docker's default runtime is runc; crun, a C program, follows the same
+// rule. With no-new-privileges on its container start needs a subset of the
+// first list (close, closing inherited fds, execve), and its exec (docker
+// exec, healthchecks) also sets the umask after the filter. With it off, crun
+// installs the filter before it waits on the exec fifo and before exec
+// checks /proc/self/setgroups and hands over the standard streams, which
+// runc does not do under its filter. The entries marked "crun" are crun's
+// alone, each measured: refused, they fail the start or the exec, or the
+// replay counts them.
 
 // runtimeSyscallsAfterFilter is sorted. Each entry is there for a reason
 // named in the comment beside it; "Go runtime" means runc init's own Go
@@ -63,12 +70,14 @@ var runtimeSyscallsAfterFilter = []string{
 	"set_tid_address", // glibc start-up of the entrypoint, right after execve
 	"sigaltstack",     // Go runtime: per-thread signal stack on new threads
 	"tgkill",          // Go runtime: asynchronous preemption signals one thread
+	"umask",           // crun: exec (docker exec, healthchecks) sets the umask after the filter, just before execve (EPERM is ignored, but the replay counts it)
 	"write",           // runc: writes the exec fifo and its debug log; Go runtime: netpoller wake-up
 }
 
 // runtimeSyscallsWithoutNNP is what runc additionally does under the filter
 // when no-new-privileges is off (finalizeNamespace, the parent-death signal,
-// the parent check and the entrypoint lookup). Sorted.
+// the parent check and the entrypoint lookup), and the little crun adds to it.
+// Sorted.
 var runtimeSyscallsWithoutNNP = []string{
 	"capget",      // moby/sys/capability loads the current sets before changing them
 	"capset",      // drops the capabilities the container does not keep
@@ -76,6 +85,7 @@ var runtimeSyscallsWithoutNNP = []string{
 	"close_range", // CloseExecFrom marks inherited fds close-on-exec with CLOSE_RANGE_CLOEXEC
 	"faccessat",   // eaccess falls back to access(2) (x/sys faccessat) when faccessat2 is refused
 	"faccessat2",  // eaccess checks the entrypoint is executable
+	"fchown",      // crun: exec hands the standard streams to the process's user (EPERM is ignored, but the replay counts it)
 	"getcwd",      // verifyCwd: the working directory must be inside the container
 	"getegid",     // eaccess's set-gid check
 	"geteuid",     // eaccess's set-uid check
@@ -84,11 +94,13 @@ var runtimeSyscallsWithoutNNP = []string{
 	"getuid",      // eaccess's set-uid check
 	"kill",        // SIGKILL to itself when the parent changed
 	"prctl",       // PR_SET_KEEPCAPS, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_SET_PDEATHSIG
+	"pselect6",    // crun: the container's init waits on the exec fifo with select(), which glibc makes pselect6; refused, the start fails
 	"setgid",      // the container's group (Go runs it on every thread)
 	"setgroups",   // supplementary groups
 	"setresgid",   // the container's group, where runc uses the res form
 	"setresuid",   // the container's user, where runc uses the res form
 	"setuid",      // the container's user (Go runs it on every thread)
+	"statx",       // crun: exec checks that /proc/self/setgroups exists before setgroups; refused, the exec fails
 }
 
 // ArchRuntimeSyscalls are runtime system calls that exist on one architecture

@@ -69,3 +69,22 @@ func TestRuntimeSyscallsByNoNewPrivileges(t *testing.T) {
 		}
 	}
 }
+
+// crun makes these under its filter (measured with crun 1.8.1 under Docker
+// 20.10, see runtime_syscalls.go); without them a replay under crun fails.
+func TestRuntimeSyscallsCoverCrun(t *testing.T) {
+	on, off := RuntimeSyscalls(true), RuntimeSyscalls(false)
+	for _, s := range []string{"umask", "close", "execve"} {
+		if !slices.Contains(on, s) {
+			t.Errorf("no-new-privileges on: %s missing (crun exec)", s)
+		}
+	}
+	for _, s := range []string{"pselect6", "statx", "fchown"} {
+		if slices.Contains(on, s) {
+			t.Errorf("no-new-privileges on: %s listed, but crun makes it before installing the filter", s)
+		}
+		if !slices.Contains(off, s) {
+			t.Errorf("no-new-privileges off: %s missing (crun)", s)
+		}
+	}
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what capprof needs to build, test and run its examples on a Debian
-# machine: the Docker engine, eBPF build tools, debootstrap for the example
-# images, and the Docker Compose v2 plugin (built from its Go module, since no
-# Debian package ships it). Idempotent: installs only what is missing.
+# machine: the Docker engine and crun, eBPF build tools, debootstrap for the
+# example images, and the Docker Compose v2 plugin (built from its Go module,
+# since no Debian package ships it). Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh

@@ -27,13 +27,12 @@ func (u usageError) Unwrap() error { return u.err }
 
 func exitCode(err error) int {
 	var usage usageError
-	var exitCoder cli.ExitCoder
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &usage), errors.Is(err, profiler.ErrUnknownService), errors.Is(err, profiler.ErrOutput):
 		return exitUsage
-	case errors.As(err, &exitCoder):
+	case isCLIExit(err):
 		// urfave/cli's own errors, such as an unknown command.
 		return exitUsage
 	case errors.Is(err, profiler.ErrVerificationFailed):
@@ -63,4 +62,12 @@ Exit codes: 0 done and verified, 1 failure, 2 usage or compose-file error,
 		// main decides the exit code; urfave/cli must not exit by itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+}
+
+// isCLIExit reports whether err is urfave/cli's own exit error. Only the
+// error itself counts, not what it wraps: a failed docker compose command
+// wraps an *exec.ExitError, which has an ExitCode method too.
+func isCLIExit(err error) bool {
+	_, ok := err.(cli.ExitCoder)
+	return ok
 }

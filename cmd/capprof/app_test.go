@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +29,7 @@ func TestExitCode(t *testing.T) {
 		{"interrupted", fmt.Errorf("x: %w", context.Canceled), exitInterrupted},
 		{"output directory", fmt.Errorf("x: %w", profiler.ErrOutput), exitUsage},
 		{"other", errors.New("docker gone"), exitFailure},
+		{"docker compose failed", fmt.Errorf("start service: %w", &exec.ExitError{}), exitFailure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ Example:
 		&cli.DurationFlag{Name: "startup-grace", Value: 15 * time.Second, Usage: "retry the first workload command this long while the service starts", EnvVars: []string{"CAPPROF_STARTUP_GRACE"}},
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` for the override, seccomp profile and report", EnvVars: []string{"CAPPROF_OUT"}},
 		&cli.BoolFlag{Name: "minimize", Usage: "replay without each grant, by group testing, and drop those the workload passes without", EnvVars: []string{"CAPPROF_MINIMIZE"}},
+		&cli.BoolFlag{Name: "no-new-privileges", Value: true, Usage: "set no-new-privileges in the override; =false for services that run setuid or file-capability programs, which it disables", EnvVars: []string{"CAPPROF_NO_NEW_PRIVILEGES"}},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the replay (the result is then unproven)", EnvVars: []string{"CAPPROF_NO_VERIFY"}},
 	},
 	OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -55,10 +56,11 @@ Example:
 				Timeout:      cliCtx.Duration("timeout"),
 				StartupGrace: cliCtx.Duration("startup-grace"),
 			},
-			OutDir:     cliCtx.String("out"),
-			Minimize:   cliCtx.Bool("minimize"),
-			SkipVerify: cliCtx.Bool("no-verify"),
-			Progress:   cliCtx.App.ErrWriter,
+			OutDir:             cliCtx.String("out"),
+			Minimize:           cliCtx.Bool("minimize"),
+			AllowNewPrivileges: !cliCtx.Bool("no-new-privileges"),
+			SkipVerify:         cliCtx.Bool("no-verify"),
+			Progress:           cliCtx.App.ErrWriter,
 		})
 		printResult(cliCtx, res)
 		if err != nil && isLoadError(err) {
