@@ -55,7 +55,10 @@ least-privilege compose.override.yml and seccomp profile, and proves them by rep
 Exit codes: 0 done and verified, 1 failure, 2 usage or compose-file error,
 3 the replay under the generated override did not pass, 130 interrupted.`,
 		HideHelpCommand: true,
-		Commands:        []*cli.Command{profileCommand, minimizeCommand},
+		// A workload command is one flag value even when it holds commas
+		// (grep -c "UDP, length 8"): repeat the flag for several commands.
+		DisableSliceFlagSeparator: true,
+		Commands:                  []*cli.Command{profileCommand, minimizeCommand},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/capprof/capprof/profiler"
 )
 
@@ -90,5 +92,25 @@ func TestUnknownCommandIsUsage(t *testing.T) {
 	err := app.RunContext(context.Background(), []string{"capprof", "bogus"})
 	if got := exitCode(err); got != exitUsage {
 		t.Errorf("capprof bogus: exit code %d (err %v), want %d", got, err, exitUsage)
+	}
+}
+
+// A comma inside a workload command must not split it in two.
+func TestExecKeepsCommas(t *testing.T) {
+	app := newApp()
+	var got []string
+	action := profileCommand.Action
+	defer func() { profileCommand.Action = action }()
+	profileCommand.Action = func(cliCtx *cli.Context) error {
+		got = cliCtx.StringSlice("exec")
+		return nil
+	}
+	err := app.RunContext(context.Background(), []string{"capprof", "profile", "-f", "x.yml", "--service", "s", "--out", "o",
+		"--exec", `grep -c "UDP, length 8" /tmp/log`, "--exec", "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != `grep -c "UDP, length 8" /tmp/log` {
+		t.Errorf("exec = %q, want the two commands whole", got)
 	}
 }
