@@ -29,6 +29,9 @@ type example struct {
 	Run      []string `json:"run"`
 	Duration string   `json:"duration"`
 	Timeout  string   `json:"timeout"`
+	// Minimize profiles with --minimize: the trace alone is sufficient but
+	// not minimal for this service (see its README).
+	Minimize bool `json:"minimize"`
 	Expect   struct {
 		CapAdd  []string `json:"cap_add"`
 		Devices []string `json:"devices"`
@@ -97,6 +100,9 @@ func TestExamplesEndToEnd(t *testing.T) {
 			if ex.Timeout != "" {
 				args = append(args, "--timeout", ex.Timeout)
 			}
+			if ex.Minimize {
+				args = append(args, "--minimize")
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, args...)
@@ -112,6 +118,9 @@ func TestExamplesEndToEnd(t *testing.T) {
 			sr := report.Services[0]
 			if sr.Verification == nil || !sr.Verification.Passed {
 				t.Errorf("verification = %+v, want passed", sr.Verification)
+			}
+			if ex.Minimize && (sr.Minimization == nil || sr.Minimization.Replays == 0) {
+				t.Errorf("minimization = %+v, want replays recorded", sr.Minimization)
 			}
 			project, err := profiler.LoadProject(ctx, []string{filepath.Join(dir, "compose.yml"), filepath.Join(out, "compose.override.yml")})
 			if err != nil {

@@ -66,8 +66,12 @@ func devicePaths(devs []HostDevice) map[string]string {
 	return paths
 }
 
+// capsetKeepSite is the site of a need that only a capset(2) call showed.
+const capsetKeepSite = "capset (kept across a change of user)"
+
 // buildRecording turns what the tracer saw in the service's mount namespaces
-// into a classified Recording: needs apart from noise, workload syscalls apart
+// into a classified Recording: needs apart from noise (including the
+// capabilities the workload kept through capset), workload syscalls apart
 // from the runtime's, and the devices the workload used beyond the defaults.
 func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[string]string, arch string) (profiles.Recording, error) {
 	scmpArch, err := seccomp.GetArchFromString(arch)
@@ -123,6 +127,34 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		a.progs.add(c.Comm, c.Count)
 		if site != "" {
 			a.sites[site] = true
+		}
+	}
+	// A program that keeps capabilities across a change of user asks capset
+	// for them: the kernel compares the sets with the permitted one and
+	// makes no check, so without this the replay would take them away. The
+	// tracer only records a call that keeps less than the task's permitted
+	// set (a deliberate keep; runc's own call is runtime setup) and only
+	// capabilities within that set, so one the trace run did not have
+	// cannot appear here.
+	for _, k := range snap.CapsetKeeps {
+		if !mntns[nsKey{k.MntNS, k.MntNSID}] || !k.Workload {
+			continue
+		}
+		for c := 0; c < 64; c++ {
+			if k.Kept&(1<<c) == 0 {
+				continue
+			}
+			a := needs[c]
+			if a != nil && a.use.Granted > 0 && !a.sites[capsetKeepSite] {
+				continue
+			}
+			if a == nil {
+				a = &capAgg{use: profiles.CapabilityUse{Capability: profiles.CapName(c)}, progs: programCounts{}, sites: map[string]bool{}}
+				needs[c] = a
+			}
+			a.use.Granted += k.Count
+			a.progs.add(k.Comm, k.Count)
+			a.sites[capsetKeepSite] = true
 		}
 	}
 	for _, a := range needs {

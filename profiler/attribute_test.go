@@ -1,6 +1,9 @@
 package profiler
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,5 +153,103 @@ func TestMntNSByHostnameWithoutCgroups(t *testing.T) {
 	ns := out.mntns(snap)
 	if len(ns) != 2 || !ns[nsKey{100, 7}] || !ns[nsKey{150, 9}] {
 		t.Errorf("mntns = %v, want 100/7 by hostname and 150/9 by pid", ns)
+	}
+}
+
+func TestBuildRecordingCapsetKeeps(t *testing.T) {
+	const (
+		capSetuid         = 7
+		capNetBindService = 10
+		capNetRaw         = 13
+	)
+	ns := map[nsKey]bool{{100, 7}: true}
+	capsetStack := []string{"cap_capable", "security_capable", "cap_capset", "security_capset", "__do_sys_capset"}
+	setuidStack := []string{"cap_capable", "security_capable", "ns_capable_setid", "__sys_setresuid"}
+	tests := []struct {
+		name  string
+		keeps []tracer.CapsetKeep
+		// want maps each needed capability to its granted count and sites.
+		want map[string]string
+	}{
+		{
+			name: "dnsmasq keeps NET_ADMIN and NET_RAW across setuid",
+			// 0x3080 before setuid, 0x3000 after: the tracer ORs them.
+			keeps: []tracer.CapsetKeep{{MntNS: 100, MntNSID: 7, Workload: true, Comm: "dnsmasq", Kept: 1<<capSetuid | 1<<capNetAdmin | 1<<capNetRaw, Count: 2}},
+			want: map[string]string{
+				"CAP_NET_ADMIN": "2 capset (kept across a change of user)",
+				"CAP_NET_RAW":   "2 capset (kept across a change of user)",
+				// Already a need from its own check: counted as checked.
+				"CAP_SETUID": "4 __sys_setresuid",
+			},
+		},
+		{
+			name: "chronyd keeps NET_BIND_SERVICE, two programs agree",
+			keeps: []tracer.CapsetKeep{
+				{MntNS: 100, MntNSID: 7, Workload: true, Comm: "chronyd", Kept: 1 << capNetBindService, Count: 1},
+				{MntNS: 100, MntNSID: 7, Workload: true, Comm: "helper", Kept: 1 << capNetBindService, Count: 2},
+			},
+			want: map[string]string{
+				"CAP_NET_BIND_SERVICE": "3 capset (kept across a change of user)",
+				"CAP_SETUID":           "4 __sys_setresuid",
+			},
+		},
+		{
+			name: "runtime setup, other namespaces and reused inodes are not the workload's",
+			keeps: []tracer.CapsetKeep{
+				{MntNS: 100, MntNSID: 7, Comm: "runc:[2:INIT]", Kept: 0x3ffeffffff, Count: 1},
+				{MntNS: 200, Workload: true, Comm: "dnsmasq", Kept: 1 << capNetAdmin, Count: 1},
+				{MntNS: 100, MntNSID: 9, Workload: true, Comm: "dnsmasq", Kept: 1 << capNetAdmin, Count: 1},
+			},
+			want: map[string]string{"CAP_SETUID": "4 __sys_setresuid"},
+		},
+		{
+			name:  "SETPCAP kept because the inheritable set grew",
+			keeps: []tracer.CapsetKeep{{MntNS: 100, MntNSID: 7, Workload: true, Comm: "setpriv", Kept: 1 << capSetpcap, Count: 1}},
+			want: map[string]string{
+				"CAP_SETPCAP": "1 capset (kept across a change of user)",
+				"CAP_SETUID":  "4 __sys_setresuid",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := &tracer.Snapshot{
+				CapChecks: []tracer.CapCheck{
+					{MntNS: 100, MntNSID: 7, Cap: capSetuid, Workload: true, Comm: "dnsmasq", Stack: setuidStack, Count: 4},
+					{MntNS: 100, MntNSID: 7, Cap: capSetpcap, Workload: true, Comm: "dnsmasq", Stack: capsetStack, Count: 2},
+				},
+				CapsetKeeps: tt.keeps,
+			}
+			rec, err := buildRecording(snap, ns, nil, "amd64")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, c := range rec.Capabilities {
+				got[c.Capability] = fmt.Sprintf("%d %s", c.Granted, strings.Join(c.Sites, ","))
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("needs = %v, want %v", got, tt.want)
+			}
+			if len(rec.Noise) != 1 || rec.Noise[0].Capability != "CAP_SETPCAP" || rec.Noise[0].Class != profiles.NoiseOpportunistic {
+				t.Errorf("noise = %+v, want capset's SETPCAP check as opportunistic", rec.Noise)
+			}
+			rec.Service = "dhcp"
+			policy, err := profiles.NewPolicy(rec, profiles.PolicyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var granted, want []string
+			for _, g := range policy.CapAdd {
+				granted = append(granted, g.Capability)
+			}
+			for name := range tt.want {
+				want = append(want, strings.TrimPrefix(name, "CAP_"))
+			}
+			slices.Sort(want)
+			if !slices.Equal(granted, want) {
+				t.Errorf("cap_add = %v, want %v", granted, want)
+			}
+		})
 	}
 }

@@ -11,6 +11,17 @@ var vmAccountingFrames = map[string]bool{
 	"__vm_enough_memory":           true,
 }
 
+// opportunisticFrames are the functions that check a capability on every
+// call but use the answer only in a rarer case, which the tracer reports on
+// its own. cap_capset's only check is CAP_SETPCAP (cap_inh_is_capped, often
+// inlined into it): the answer counts only for an inheritable set that grows
+// beyond the inheritable and permitted sets, and the tracer's capset
+// program records CAP_SETPCAP as kept exactly then.
+var opportunisticFrames = map[string]bool{
+	"cap_capset":        true,
+	"cap_inh_is_capped": true,
+}
+
 // capPlumbingFrames are the functions between a caller and the capability
 // decision. They say nothing about why a capability was wanted, so a site is
 // the first frame outside them.
@@ -86,6 +97,12 @@ func ClassifyCheck(workload, foreignCred bool, stack []string) (class NoiseClass
 	}
 	if !workload {
 		return NoiseRuntimeSetup, caller, true
+	}
+	// After runtime setup: runc's and crun's own capset stays theirs.
+	for _, f := range frames {
+		if opportunisticFrames[f] {
+			return NoiseOpportunistic, f, true
+		}
 	}
 	if foreignCred {
 		return NoiseForeignCred, caller, true

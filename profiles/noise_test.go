@@ -67,6 +67,24 @@ func TestClassifyCheck(t *testing.T) {
 			wantClass: NoiseRuntimeSetup, wantSite: "path_mount", wantNoise: true,
 		},
 		{
+			name:      "capset's inheritable-set check (dnsmasq, chronyd, setpriv)",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "cap_capset", "security_capset", "__do_sys_capset", "do_syscall_64"},
+			wantClass: NoiseOpportunistic, wantSite: "cap_capset", wantNoise: true,
+		},
+		{
+			name:      "capset's check with cap_inh_is_capped not inlined",
+			workload:  true,
+			stack:     []string{"cap_capable+0x5/0x90", "cap_inh_is_capped.isra.0", "cap_capset+0x3c/0x120", "security_capset"},
+			wantClass: NoiseOpportunistic, wantSite: "cap_inh_is_capped", wantNoise: true,
+		},
+		{
+			name:      "runc's and crun's capset stays runtime setup",
+			workload:  false,
+			stack:     []string{"cap_capable", "security_capable", "cap_capset", "security_capset", "__do_sys_capset"},
+			wantClass: NoiseRuntimeSetup, wantSite: "cap_capset", wantNoise: true,
+		},
+		{
 			name:        "overlayfs with the mounter's credentials",
 			workload:    true,
 			foreignCred: true,

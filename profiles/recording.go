@@ -63,6 +63,12 @@ const (
 	// with the mounter's credentials: granting the capability to the
 	// container would not change its result.
 	NoiseForeignCred NoiseClass = "foreign-cred"
+	// NoiseOpportunistic is a check whose result matters only in a case the
+	// trace did not show: capset(2) asks for CAP_SETPCAP on every call
+	// (cap_inh_is_capped) but needs it only to grow the inheritable set beyond
+	// the inheritable and permitted sets. The tracer records that case among
+	// the capabilities capset keeps, so it is granted when it happened.
+	NoiseOpportunistic NoiseClass = "opportunistic"
 )
 
 // NoiseUse is one (capability, class) pair of checks that were not needs.

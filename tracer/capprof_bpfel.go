@@ -26,6 +26,21 @@ type capprofCapKey struct {
 	Comm        [16]int8
 }
 
+type capprofCapsetKeep struct {
+	_     structs.HostLayout
+	Kept  uint64
+	Calls uint64
+}
+
+type capprofCapsetKey struct {
+	_        structs.HostLayout
+	MntnsId  uint64
+	Mntns    uint32
+	Workload uint8
+	Pad      [3]uint8
+	Comm     [16]int8
+}
+
 type capprofDeviceKey struct {
 	_        structs.HostLayout
 	MntnsId  uint64
@@ -77,6 +92,7 @@ type capprofSyscallKey struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	capprofMapCapChecks         = "cap_checks"
+	capprofMapCapsetKeeps       = "capset_keeps"
 	capprofMapDevices           = "devices"
 	capprofMapNamespaces        = "namespaces"
 	capprofMapStacks            = "stacks"
@@ -91,6 +107,7 @@ const (
 	capprofProgHandleSysExit    = "handle_sys_exit"
 	capprofVarExitHasGroupDead  = "exit_has_group_dead"
 	capprofVarHostMntns         = "host_mntns"
+	capprofVarNrCapset          = "nr_capset"
 	capprofVarNrCreat           = "nr_creat"
 	capprofVarNrMknod           = "nr_mknod"
 	capprofVarNrMknodat         = "nr_mknodat"
@@ -154,6 +171,7 @@ type capprofProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type capprofMapSpecs struct {
 	CapChecks     *ebpf.MapSpec `ebpf:"cap_checks"`
+	CapsetKeeps   *ebpf.MapSpec `ebpf:"capset_keeps"`
 	Devices       *ebpf.MapSpec `ebpf:"devices"`
 	Namespaces    *ebpf.MapSpec `ebpf:"namespaces"`
 	Stacks        *ebpf.MapSpec `ebpf:"stacks"`
@@ -168,6 +186,7 @@ type capprofMapSpecs struct {
 type capprofVariableSpecs struct {
 	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	HostMntns        *ebpf.VariableSpec `ebpf:"host_mntns"`
+	NrCapset         *ebpf.VariableSpec `ebpf:"nr_capset"`
 	NrCreat          *ebpf.VariableSpec `ebpf:"nr_creat"`
 	NrMknod          *ebpf.VariableSpec `ebpf:"nr_mknod"`
 	NrMknodat        *ebpf.VariableSpec `ebpf:"nr_mknodat"`
@@ -197,6 +216,7 @@ func (o *capprofObjects) Close() error {
 // It can be passed to loadCapprofObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capprofMaps struct {
 	CapChecks     *ebpf.Map `ebpf:"cap_checks"`
+	CapsetKeeps   *ebpf.Map `ebpf:"capset_keeps"`
 	Devices       *ebpf.Map `ebpf:"devices"`
 	Namespaces    *ebpf.Map `ebpf:"namespaces"`
 	Stacks        *ebpf.Map `ebpf:"stacks"`
@@ -208,6 +228,7 @@ type capprofMaps struct {
 func (m *capprofMaps) Close() error {
 	return _CapprofClose(
 		m.CapChecks,
+		m.CapsetKeeps,
 		m.Devices,
 		m.Namespaces,
 		m.Stacks,
@@ -223,6 +244,7 @@ func (m *capprofMaps) Close() error {
 type capprofVariables struct {
 	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	HostMntns        *ebpf.Variable `ebpf:"host_mntns"`
+	NrCapset         *ebpf.Variable `ebpf:"nr_capset"`
 	NrCreat          *ebpf.Variable `ebpf:"nr_creat"`
 	NrMknod          *ebpf.Variable `ebpf:"nr_mknod"`
 	NrMknodat        *ebpf.Variable `ebpf:"nr_mknodat"`

@@ -23,6 +23,8 @@ type Snapshot struct {
 	SyscallErrors []SyscallError
 	// Devices are the device nodes opened or created.
 	Devices []DeviceAccess
+	// CapsetKeeps are the capabilities tasks asked capset(2) to keep.
+	CapsetKeeps []CapsetKeep
 }
 
 // Namespace ties a mount namespace to the container that runs in it.
@@ -122,6 +124,31 @@ type DeviceAccess struct {
 	// Comm is the task's command name.
 	Comm string
 	// Count is how often the device was opened or created so.
+	Count uint64
+}
+
+// CapsetKeep is what the capset(2) calls of one program in one mount
+// namespace asked to keep. The kernel checks such a request against the
+// permitted set without a capability check, so a program that keeps some
+// capabilities across a change of user (dnsmasq, chronyd) shows its need
+// here only. Calls that asked for the whole permitted set the task had are
+// left out: they keep everything and say nothing about what is needed.
+type CapsetKeep struct {
+	// MntNS is the mount namespace of the calling task.
+	MntNS uint32
+	// MntNSID is the kernel's id of that mount namespace, which unlike the
+	// inode number is never reused (see Namespace.MntNSID).
+	MntNSID uint64
+	// Workload is true for the workload's calls, false for the runtime's setup.
+	Workload bool
+	// Comm is the task's command name.
+	Comm string
+	// Kept is the union of the capabilities the calls kept, bit n for
+	// capability n: the requested permitted and effective sets within the
+	// task's permitted set, plus CAP_SETPCAP when a call grew the
+	// inheritable set beyond the inheritable and permitted sets.
+	Kept uint64
+	// Count is how many calls kept part of the permitted set.
 	Count uint64
 }
 
@@ -248,6 +275,15 @@ func (s *Snapshot) normalize() {
 			strings.Compare(a.Comm, b.Comm),
 		)
 	}, func(c *DeviceAccess) *uint64 { return &c.Count })
+	s.CapsetKeeps = mergeSorted(s.CapsetKeeps, func(a, b CapsetKeep) int {
+		return cmp.Or(
+			cmp.Compare(a.MntNS, b.MntNS),
+			cmp.Compare(a.MntNSID, b.MntNSID),
+			cmpBool(a.Workload, b.Workload),
+			strings.Compare(a.Comm, b.Comm),
+			cmp.Compare(a.Kept, b.Kept),
+		)
+	}, func(c *CapsetKeep) *uint64 { return &c.Count })
 }
 
 // mntnsRef names one mount namespace unambiguously.
@@ -288,6 +324,11 @@ func (s *Snapshot) ForNodename(nodename string) *Snapshot {
 	for _, d := range s.Devices {
 		if keep[mntnsRef{d.MntNS, d.MntNSID}] {
 			out.Devices = append(out.Devices, d)
+		}
+	}
+	for _, k := range s.CapsetKeeps {
+		if keep[mntnsRef{k.MntNS, k.MntNSID}] {
+			out.CapsetKeeps = append(out.CapsetKeeps, k)
 		}
 	}
 	return out

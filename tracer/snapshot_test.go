@@ -108,6 +108,11 @@ func TestSnapshotNormalize(t *testing.T) {
 			{MntNS: 5, Major: 1, Minor: 3, Access: "rw", Comm: "app", Count: 1},
 			{MntNS: 5, Major: 1, Minor: 3, Access: "m", Comm: "app", Count: 1},
 		},
+		CapsetKeeps: []CapsetKeep{
+			{MntNS: 5, Workload: true, Comm: "dnsmasq", Kept: 0x3000, Count: 1},
+			{MntNS: 5, Comm: "runc:[2:INIT]", Kept: 0x1, Count: 1},
+			{MntNS: 5, Workload: true, Comm: "dnsmasq", Kept: 0x3000, Count: 2},
+		},
 	}
 	s.normalize()
 	want := Snapshot{
@@ -123,6 +128,10 @@ func TestSnapshotNormalize(t *testing.T) {
 		Devices: []DeviceAccess{
 			{MntNS: 5, Major: 1, Minor: 3, Access: "m", Comm: "app", Count: 1},
 			{MntNS: 5, Major: 1, Minor: 3, Access: "rw", Comm: "app", Count: 1},
+		},
+		CapsetKeeps: []CapsetKeep{
+			{MntNS: 5, Comm: "runc:[2:INIT]", Kept: 0x1, Count: 1},
+			{MntNS: 5, Workload: true, Comm: "dnsmasq", Kept: 0x3000, Count: 3},
 		},
 	}
 	if !reflect.DeepEqual(s, want) {
@@ -177,6 +186,7 @@ func TestSnapshotForNodename(t *testing.T) {
 		Syscalls:      []Syscall{{MntNS: 7, MntNSID: 100, Nr: 1, Count: 1}, {MntNS: 8, MntNSID: 102, Nr: 2, Count: 1}},
 		SyscallErrors: []SyscallError{{MntNS: 7, MntNSID: 100, Nr: 3, Errno: 1, Count: 1}, {MntNS: 7, MntNSID: 101, Nr: 4, Errno: 1, Count: 1}},
 		Devices:       []DeviceAccess{{MntNS: 7, MntNSID: 100, Major: 10, Minor: 200, Access: "rw", Count: 1}},
+		CapsetKeeps:   []CapsetKeep{{MntNS: 7, MntNSID: 100, Workload: true, Comm: "old", Kept: 1, Count: 1}, {MntNS: 8, MntNSID: 102, Workload: true, Comm: "web", Kept: 0x400, Count: 1}},
 	}
 	got := s.ForNodename("web")
 	want := &Snapshot{
@@ -188,6 +198,7 @@ func TestSnapshotForNodename(t *testing.T) {
 		CapChecks:     []CapCheck{{MntNS: 7, MntNSID: 101, Cap: 10, Comm: "web", Stack: []string{"cap_capable"}, Count: 2}},
 		Syscalls:      []Syscall{{MntNS: 8, MntNSID: 102, Nr: 2, Count: 1}},
 		SyscallErrors: []SyscallError{{MntNS: 7, MntNSID: 101, Nr: 4, Errno: 1, Count: 1}},
+		CapsetKeeps:   []CapsetKeep{{MntNS: 8, MntNSID: 102, Workload: true, Comm: "web", Kept: 0x400, Count: 1}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ForNodename(web) =\n%+v\nwant\n%+v", got, want)
@@ -196,7 +207,7 @@ func TestSnapshotForNodename(t *testing.T) {
 	if s.CapChecks[1].Stack[0] != "cap_capable" {
 		t.Error("ForNodename shares stacks with the snapshot")
 	}
-	if none := s.ForNodename("absent"); len(none.Namespaces)+len(none.CapChecks)+len(none.Syscalls)+len(none.SyscallErrors)+len(none.Devices) != 0 {
+	if none := s.ForNodename("absent"); len(none.Namespaces)+len(none.CapChecks)+len(none.Syscalls)+len(none.SyscallErrors)+len(none.Devices)+len(none.CapsetKeeps) != 0 {
 		t.Errorf("ForNodename(absent) = %+v, want nothing", none)
 	}
 }

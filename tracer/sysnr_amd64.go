@@ -4,8 +4,8 @@ package tracer
 
 import "golang.org/x/sys/unix"
 
-// syscallNumbers are the calls the BPF program watches for device nodes, in
-// the running architecture's numbering.
+// syscallNumbers are the calls the BPF program watches for device nodes and
+// capset, in the running architecture's numbering.
 var syscallNumbers = map[string]int32{
 	"nr_open":    unix.SYS_OPEN,
 	"nr_creat":   unix.SYS_CREAT,
@@ -13,4 +13,5 @@ var syscallNumbers = map[string]int32{
 	"nr_openat2": unix.SYS_OPENAT2,
 	"nr_mknod":   unix.SYS_MKNOD,
 	"nr_mknodat": unix.SYS_MKNODAT,
+	"nr_capset":  unix.SYS_CAPSET,
 }

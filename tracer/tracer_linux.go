@@ -244,6 +244,25 @@ func (t *Tracer) Snapshot() (*Snapshot, error) {
 		return nil, fmt.Errorf("read devices map: %w", err)
 	}
 
+	var (
+		capsetKey  capprofCapsetKey
+		capsetKeep capprofCapsetKeep
+	)
+	iter = t.objs.CapsetKeeps.Iterate()
+	for iter.Next(&capsetKey, &capsetKeep) {
+		snap.CapsetKeeps = append(snap.CapsetKeeps, CapsetKeep{
+			MntNS:    capsetKey.Mntns,
+			MntNSID:  capsetKey.MntnsId,
+			Workload: capsetKey.Workload != 0,
+			Comm:     commString(capsetKey.Comm[:]),
+			Kept:     capsetKeep.Kept,
+			Count:    capsetKeep.Calls,
+		})
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("read capset keeps map: %w", err)
+	}
+
 	snap.normalize()
 	return snap, nil
 }

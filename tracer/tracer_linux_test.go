@@ -26,6 +26,7 @@ import (
 const (
 	capChown    = 0
 	capSetpcap  = 8
+	capNetRaw   = 13
 	capSysAdmin = 21
 )
 
@@ -324,6 +325,38 @@ func TestSeccompRefusalIsASyscallError(t *testing.T) {
 	}
 }
 
+func TestCapsetKeepAcrossSetuid(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	image := probeImage(t)
+	tr := startTracer(t)
+
+	hostname := randomHostname(t)
+	out := dockerRun(t, "run", "--rm", "--network", "none", "--hostname", hostname, image, "keepcaps")
+	if !strings.Contains(out, "kept CAP_NET_RAW") {
+		t.Fatalf("capprobe keepcaps failed; output:\n%s", out)
+	}
+
+	snap, err := tr.Snapshot()
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	ctr := containerSnapshot(t, snap, hostname)
+
+	// Docker's default set minus everything but CAP_NET_RAW: a deliberate keep.
+	if !slices.ContainsFunc(ctr.CapsetKeeps, func(k CapsetKeep) bool {
+		return k.Workload && k.Comm == probeComm && k.Kept == 1<<capNetRaw && k.Count == 1
+	}) {
+		t.Errorf("capset keeps = %+v, want capprobe's workload keep of CAP_NET_RAW alone", ctr.CapsetKeeps)
+	}
+	// runc's own capset (to the container's set) is the runtime's, never the workload's.
+	for _, k := range ctr.CapsetKeeps {
+		if k.Workload && k.Comm != probeComm {
+			t.Errorf("capset keep by %q marked as workload: %+v", k.Comm, k)
+		}
+	}
+}
+
 // containerSnapshot returns the part of snap recorded in the container with
 // hostname, failing the test when no namespace has that nodename.
 func containerSnapshot(t *testing.T, snap *Snapshot, hostname string) *Snapshot {
@@ -358,6 +391,9 @@ func logContainer(t *testing.T, snap *Snapshot) {
 	}
 	for _, d := range snap.Devices {
 		t.Logf("device block=%v %d:%d %s workload=%v comm=%q count=%d", d.Block, d.Major, d.Minor, d.Access, d.Workload, d.Comm, d.Count)
+	}
+	for _, k := range snap.CapsetKeeps {
+		t.Logf("capset keep %#x workload=%v comm=%q count=%d", k.Kept, k.Workload, k.Comm, k.Count)
 	}
 	for _, e := range snap.SyscallErrors {
 		t.Logf("syscall error nr=%d errno=%d count=%d", e.Nr, e.Errno, e.Count)

@@ -32,6 +32,7 @@ volatile const __s32 nr_openat = -1;
 volatile const __s32 nr_openat2 = -1;
 volatile const __s32 nr_mknod = -1;
 volatile const __s32 nr_mknodat = -1;
+volatile const __s32 nr_capset = -1;
 
 /*
  * Whether sched:sched_process_exit has the group_dead field on this kernel.
@@ -106,6 +107,23 @@ struct syscall_error_key {
 	__s32 nr;
 	__s32 err;
 	__u32 _pad;
+};
+
+/* Key of the capset_keeps map. */
+struct capset_key {
+	__u64 mntns_id;
+	__u32 mntns;
+	__u8 workload;
+	__u8 _pad[3];
+	char comm[16];
+};
+
+/* Value of the capset_keeps map. */
+struct capset_keep {
+	/* Capabilities the calls asked to keep, ORed together. */
+	__u64 kept;
+	/* How many calls asked to keep some of them. */
+	__u64 calls;
 };
 
 /* Key of the devices map. */
@@ -184,6 +202,18 @@ struct {
 	__type(key, struct device_key);
 	__type(value, __u64);
 } devices SEC(".maps");
+
+/*
+ * Capabilities tasks asked capset(2) to keep, per mount namespace and comm:
+ * the kernel compares the requested sets with the permitted set itself and
+ * makes no capability check for them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct capset_key);
+	__type(value, struct capset_keep);
+} capset_keeps SEC(".maps");
 
 /*
  * task_mntns reads the task's mount namespace and says whether its events
@@ -346,6 +376,68 @@ static __always_inline void record_mknod(struct mntns_key *ns, __u64 mode, __u64
 	count(&devices, &key);
 }
 
+static __always_inline __u64 cap_set64(__u32 lo, __u32 hi)
+{
+	return (__u64)hi << 32 | lo;
+}
+
+/*
+ * record_capset notes what a capset(2) call keeps. A program that switches
+ * to another user keeps the capabilities it still needs by asking for a
+ * permitted set smaller than the one it has (dnsmasq, chronyd): those are
+ * needs no cap_capable check reveals. A call that asks for the whole
+ * permitted set it already has (raising its effective set, or keeping all)
+ * says nothing about what is needed and is not recorded. Growing the
+ * inheritable set beyond the inheritable and permitted sets is the one part
+ * of capset that needs a capability (CAP_SETPCAP, cap_inh_is_capped): that
+ * is recorded as kept too.
+ */
+static __always_inline void record_capset(struct task_struct *task, struct mntns_key *ns, unsigned long data_ptr)
+{
+	struct __user_cap_data_struct data[2];
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	kernel_cap_t permitted = {}, inheritable = {};
+	__u64 asked, inh, kept = 0;
+	struct capset_key key;
+	struct capset_keep one = { .calls = 1 }, *value;
+
+	if (!data_ptr || !cred)
+		return;
+	if (bpf_probe_read_user(&data, sizeof(data), (void *)data_ptr))
+		return;
+	if (bpf_core_read(&permitted, sizeof(permitted), &cred->cap_permitted) ||
+	    bpf_core_read(&inheritable, sizeof(inheritable), &cred->cap_inheritable))
+		return;
+	asked = cap_set64(data[0].permitted | data[0].effective, data[1].permitted | data[1].effective);
+	inh = cap_set64(data[0].inheritable, data[1].inheritable);
+	/* Capabilities outside the permitted set make the call fail: never kept. */
+	asked &= permitted.val;
+	if (asked != permitted.val)
+		kept = asked;
+	if (inh & ~(inheritable.val | permitted.val))
+		kept |= 1ULL << CAP_SETPCAP;
+	if (!kept)
+		return;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.mntns_id = ns->id;
+	key.mntns = ns->inum;
+	key.workload = is_workload();
+	bpf_get_current_comm(&key.comm, sizeof(key.comm));
+	value = bpf_map_lookup_elem(&capset_keeps, &key);
+	if (!value) {
+		one.kept = kept;
+		if (bpf_map_update_elem(&capset_keeps, &key, &one, BPF_NOEXIST) == 0)
+			return;
+		/* Another CPU inserted the key first. */
+		value = bpf_map_lookup_elem(&capset_keeps, &key);
+		if (!value)
+			return;
+	}
+	__sync_fetch_and_or(&value->kept, kept);
+	__sync_fetch_and_add(&value->calls, 1);
+}
+
 SEC("tracepoint/raw_syscalls/sys_enter")
 int handle_sys_enter(struct sys_enter_args *ctx)
 {
@@ -367,6 +459,8 @@ int handle_sys_enter(struct sys_enter_args *ctx)
 		record_mknod(&ns, ctx->args[1], ctx->args[2]);
 	else if (is_nr(id, nr_mknodat))
 		record_mknod(&ns, ctx->args[2], ctx->args[3]);
+	else if (is_nr(id, nr_capset))
+		record_capset(task, &ns, ctx->args[1]);
 	return 0;
 }
 

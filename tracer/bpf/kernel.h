@@ -96,7 +96,28 @@ struct files_struct {
 	struct fdtable *fdt;
 } __attribute__((preserve_access_index));
 
-struct cred;
+/*
+ * include/linux/capability.h, cred.h: a 64-bit set since 6.3, two u32
+ * words before (the same 8 bytes on a little-endian machine). Read whole,
+ * never through a member, so that either layout relocates.
+ */
+typedef struct {
+	__u64 val;
+} kernel_cap_t;
+
+struct cred {
+	kernel_cap_t cap_inheritable;
+	kernel_cap_t cap_permitted;
+} __attribute__((preserve_access_index));
+
+/* include/uapi/linux/capability.h: capset(2)'s data, one per 32 bits. */
+struct __user_cap_data_struct {
+	__u32 effective;
+	__u32 permitted;
+	__u32 inheritable;
+};
+
+#define CAP_SETPCAP 8
 
 /* include/linux/kernfs.h, cgroup-defs.h: a task's cgroup on the default
  * (unified) hierarchy and that cgroup's directory name. */

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -19,6 +22,8 @@ func main() {
 	switch mode {
 	case "probe":
 		probe()
+	case "keepcaps":
+		keepCaps()
 	case "wait":
 		// Stay up for docker exec until stopped.
 		stop := make(chan os.Signal, 1)
@@ -53,4 +58,31 @@ func probe() {
 	}
 	null.Close()
 	fmt.Println("capprobe: /dev/null ok")
+}
+
+// keepCaps switches to user nobody keeping CAP_NET_RAW, as dnsmasq and
+// chronyd keep what they need: PR_SET_KEEPCAPS keeps the permitted set across
+// setuid, then capset narrows it to CAP_NET_RAW and raises it in the
+// effective set. The kernel makes no capability check for that capset.
+func keepCaps() {
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		fail("prctl(PR_SET_KEEPCAPS)", err)
+	}
+	if err := syscall.Setuid(65534); err != nil {
+		fail("setuid", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	data[0].Permitted = 1 << unix.CAP_NET_RAW
+	data[0].Effective = 1 << unix.CAP_NET_RAW
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		fail("capset", err)
+	}
+	fmt.Println("capprobe: kept CAP_NET_RAW as uid 65534")
+}
+
+func fail(what string, err error) {
+	fmt.Fprintf(os.Stderr, "capprobe: %s: %v\n", what, err)
+	os.Exit(1)
 }
