@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,15 +55,44 @@ func loadExample(t *testing.T, dir string) example {
 	return ex
 }
 
-// buildCapprof builds the binary once per test run.
-func buildCapprof(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "capprof")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/capprof").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
 	}
-	return bin
+	os.Exit(code)
+}
+
+// endToEnd readies an end-to-end test: it needs root, a Docker daemon and
+// the named example images, and returns the capprof binary, built once for
+// all tests.
+func endToEnd(t *testing.T, images ...string) string {
+	t.Helper()
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	for _, img := range images {
+		requireImage(t, img)
+	}
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "capprof-e2e-"); buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "capprof")
+		if out, err := exec.Command("go", "build", "-o", buildBin, "../cmd/capprof").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
 }
 
 func requireImage(t *testing.T, dir string) {
@@ -74,12 +104,10 @@ func requireImage(t *testing.T, dir string) {
 }
 
 func TestExamplesEndToEnd(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	bin := buildCapprof(t)
+	bin := endToEnd(t)
 	dirs, err := filepath.Glob("*/example.json")
-	if err != nil || len(dirs) < 4 {
-		t.Fatalf("found %d examples, want at least 4 (%v)", len(dirs), err)
+	if err != nil || len(dirs) < 10 {
+		t.Fatalf("found %d examples, want the corpus of at least 10 (%v)", len(dirs), err)
 	}
 	for _, p := range dirs {
 		dir := filepath.Dir(p)

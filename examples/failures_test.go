@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/capprof/capprof/internal/testutil"
 )
 
 // leftovers lists the containers of capprof's own compose projects.
@@ -47,10 +45,7 @@ func exitCode(err error) int {
 // A failing or hanging workload means no profile: the error names the
 // command and shows its output, and nothing is left running.
 func TestProfileFailures(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	tests := []struct {
 		name     string
 		args     []string
@@ -92,10 +87,7 @@ func TestProfileFailures(t *testing.T) {
 
 // Ctrl-C during the trace run removes everything the run created.
 func TestProfileInterruptCleansUp(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	cmd := exec.Command(bin, "profile", "-f", filepath.Join("tun", "compose.yml"), "--service", "tun",
 		"--duration", "2m", "--out", t.TempDir())
 	stderr, err := cmd.StderrPipe()
@@ -149,10 +141,7 @@ func TestProfileInterruptCleansUp(t *testing.T) {
 // A service that dies at start is reported as such, at once, not as a
 // workload command that kept failing for the whole start-up grace.
 func TestProfileServiceDiesAtStart(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	dir := writeProject(t, `
 services:
   dies:
@@ -183,11 +172,7 @@ services:
 // A service behind a compose profile, depending on another one behind a
 // profile, is profiled and fully removed afterwards.
 func TestProfileServiceBehindProfiles(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	requireImage(t, "nothing")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun", "nothing")
 	dir := writeProject(t, `
 services:
   vpn:

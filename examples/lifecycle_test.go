@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capprof/capprof/internal/testutil"
 	"github.com/capprof/capprof/profiles"
 )
 
@@ -37,10 +36,7 @@ func runCapprof(t *testing.T, bin string, args ...string) (string, int) {
 // workload capprof observes until the command exits, and the tracer, attached
 // before the container starts, sees the start-up.
 func TestProfileStartupOnly(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	dir := writeProject(t, `
 services:
   oneshot:
@@ -78,10 +74,7 @@ services:
 // syscall is in the profile, and the capability check, not seccomp, stops the
 // replay.
 func TestProfileFailedReplay(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	dir := writeProject(t, `
 services:
   sneaky:
@@ -129,10 +122,7 @@ func grantNames(s profiles.PolicySummary) string {
 // chmod whose failure it tolerates) is dropped by `capprof minimize`, with
 // the replay that proved it; what the workload needs stays.
 func TestMinimizeDropsIncidentalGrant(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	dir := writeProject(t, `
 services:
   incidental:
@@ -185,10 +175,7 @@ services:
 // the replay, so what it needs is in the profile although no workload
 // command asks for it.
 func TestHealthcheckIsProfiled(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	dir := writeProject(t, `
 services:
   checked:

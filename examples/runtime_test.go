@@ -33,10 +33,7 @@ func requireRuntime(t *testing.T, runtime string) {
 // different window between installing the seccomp filter and the
 // entrypoint's execve), and the answer must not change with it.
 func TestProfileUnderEachRuntime(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireDocker(t)
-	requireImage(t, "tun")
-	bin := buildCapprof(t)
+	bin := endToEnd(t, "tun")
 	ex := loadExample(t, "tun")
 	base, err := filepath.Abs(filepath.Join("tun", "compose.yml"))
 	if err != nil {

@@ -95,8 +95,16 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if len(trace.containers) > 0 {
 		rec.ImageID = trace.containers[0].ImageID
 	}
-	fmt.Fprintf(p.progress, "capprof: recorded %s needed, %s of noise, %s, %s\n",
-		count(len(rec.Capabilities), "capability", "capabilities"), count(len(rec.Noise), "kind", "kinds"),
+	needed, deniedOnly := 0, 0
+	for _, c := range rec.Capabilities {
+		if c.Granted > 0 {
+			needed++
+		} else {
+			deniedOnly++
+		}
+	}
+	fmt.Fprintf(p.progress, "capprof: recorded %s needed (%d only denied, and tolerated), %s of noise, %s, %s\n",
+		count(needed, "capability", "capabilities"), deniedOnly, count(len(rec.Noise), "kind", "kinds"),
 		count(len(rec.Syscalls), "syscall", "syscalls"), count(len(rec.Devices), "device", "devices"))
 	return p.finish(ctx, rec, opts.Minimize, opts.SkipVerify)
 }

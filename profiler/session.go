@@ -87,7 +87,7 @@ func newSession(ctx context.Context, files []string, service string, w Workload,
 		return nil, err
 	}
 	p.host = profiles.HostFacts{Kernel: kernelRelease(), Arch: runtime.GOARCH, DockerVersion: p.version.Version,
-		Runtime: runtimeName(ctx, p.docker, p.version)}
+		Runtime: runtimeName(ctx, p.docker, p.version, svc.Runtime)}
 	supported, bounding, err := boundingSet()
 	if err != nil {
 		return nil, err
@@ -228,12 +228,16 @@ func (p *profiler) writeReport(sr profiles.ServiceReport) (profiles.Report, erro
 	return report, writeFile(p.out.report, js)
 }
 
-// runtimeName names the engine's default OCI runtime with its version when
-// the engine reports one ("runc 1.1.5+ds1").
-func runtimeName(ctx context.Context, dc *client.Client, version dockertypes.Version) string {
-	name := "runc"
-	if info, err := dc.Info(ctx); err == nil && info.DefaultRuntime != "" {
-		name = info.DefaultRuntime
+// runtimeName names the OCI runtime the service runs under (its own
+// `runtime:`, else the engine's default) with its version when the engine
+// reports one ("runc 1.1.5+ds1").
+func runtimeName(ctx context.Context, dc *client.Client, version dockertypes.Version, service string) string {
+	name := service
+	if name == "" {
+		name = "runc"
+		if info, err := dc.Info(ctx); err == nil && info.DefaultRuntime != "" {
+			name = info.DefaultRuntime
+		}
 	}
 	for _, c := range version.Components {
 		if c.Name == name && c.Version != "" {
