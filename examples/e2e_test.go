@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,9 @@ type example struct {
 	Expect   struct {
 		CapAdd  []string `json:"cap_add"`
 		Devices []string `json:"devices"`
+		// Sysctls, when present, are exactly the sysctls the merged
+		// project must set.
+		Sysctls map[string]string `json:"sysctls"`
 	} `json:"expect"`
 }
 
@@ -171,6 +175,10 @@ func TestExamplesEndToEnd(t *testing.T) {
 			sort.Strings(wantDevs)
 			if !slices.Equal(devs, wantDevs) && !(len(devs) == 0 && len(wantDevs) == 0) {
 				t.Errorf("devices = %v, want %v", devs, wantDevs)
+			}
+			if ex.Expect.Sysctls != nil && !maps.Equal(map[string]string(svc.Sysctls), ex.Expect.Sysctls) &&
+				!(len(svc.Sysctls) == 0 && len(ex.Expect.Sysctls) == 0) {
+				t.Errorf("sysctls = %v, want %v", svc.Sysctls, ex.Expect.Sysctls)
 			}
 			if svc.Privileged || !slices.Equal(svc.CapDrop, []string{"ALL"}) {
 				t.Errorf("privileged %v cap_drop %v, want false and [ALL]", svc.Privileged, svc.CapDrop)

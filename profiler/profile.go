@@ -92,6 +92,7 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	written = true
 	rec.Service = p.service
 	rec.Image = p.svc.Image
+	rec.Sysctls = trace.sysctls
 	if len(trace.containers) > 0 {
 		rec.ImageID = trace.containers[0].ImageID
 	}

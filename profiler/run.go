@@ -45,6 +45,9 @@ type runOutcome struct {
 	// workload; exitCode is its exit code when it was not.
 	runningAtEnd bool
 	exitCode     int
+	// sysctls are the namespaced sysctls the service changed, read at the
+	// end of a trace run's workload while the container still ran.
+	sysctls []profiles.SysctlChange
 }
 
 // mntns returns the mount namespaces of the run's containers found in snap:
@@ -143,6 +146,18 @@ func (p *profiler) runService(ctx context.Context, kind string, files []string, 
 	if inspect, err := p.docker.ContainerInspect(ctx, main); err == nil {
 		out.runningAtEnd = inspect.State.Running
 		out.exitCode = inspect.State.ExitCode
+		if kind == "trace" && inspect.State.Running && inspect.State.Pid > 0 {
+			ownNet, ownIPC := sysctlScopes(p.svc.NetworkMode, p.svc.Ipc)
+			changes, err := serviceSysctls(inspect.State.Pid, mergeSysctls(p.svc.Sysctls, traceSysctls(p.svc.Sysctls, ownNet)))
+			if err != nil {
+				fmt.Fprintf(p.progress, "capprof: warning: reading the service's sysctls: %v\n", err)
+			}
+			changes = inScope(changes, ownNet, ownIPC)
+			out.sysctls = changes
+			for _, c := range changes {
+				fmt.Fprintf(p.progress, "capprof:   sysctl %s = %s (a fresh container has %s)\n", c.Key, c.Value, c.Baseline)
+			}
+		}
 		if expect != nil && out.workloadErr == nil {
 			switch {
 			case expect.runningAtEnd && !out.runningAtEnd:

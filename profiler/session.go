@@ -147,7 +147,8 @@ func (p *profiler) emulationFiles(name string, services []string, extra ...strin
 		files = append(files, path)
 	}
 	if len(services) > 0 {
-		y, err := traceOverride(services, p.tp)
+		ownNet, _ := sysctlScopes(p.svc.NetworkMode, p.svc.Ipc)
+		y, err := traceOverrideSysctls(services, p.tp, p.service, traceSysctls(p.svc.Sysctls, ownNet))
 		if err != nil {
 			return nil, err
 		}

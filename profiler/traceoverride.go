@@ -16,12 +16,19 @@ var traceSecurityOpts = []string{
 	"systempaths=unconfined",
 }
 
-// traceOverride writes the compose override of a trace run: each named
+// traceOverride writes the trace run's override (see traceOverrideSysctls).
+func traceOverride(services []string, tp TracePrivilege) ([]byte, error) {
+	return traceOverrideSysctls(services, tp, "", nil)
+}
+
+// traceOverrideSysctls writes the compose override of a trace run: each named
 // service (the traced one and any privileged service it depends on) loses
 // `privileged: true` and gets everything this host can give instead. The
 // `!override` and `!reset` tags replace what the user's files set rather than
-// merging into it.
-func traceOverride(services []string, tp TracePrivilege) ([]byte, error) {
+// merging into it. The service named traced also gets sysctls (merged key
+// by key into its own): host-inherited keys reset to the kernel's default,
+// so that the service's own change of them shows (see traceSysctls).
+func traceOverrideSysctls(services []string, tp TracePrivilege, traced string, sysctls map[string]string) ([]byte, error) {
 	sorted := append([]string(nil), services...)
 	sort.Strings(sorted)
 	devices := make([]string, 0, len(tp.Devices))
@@ -37,6 +44,18 @@ func traceOverride(services []string, tp TracePrivilege) ([]byte, error) {
 		appendPair(svc, "security_opt", sequence("!override", traceSecurityOpts))
 		appendPair(svc, "devices", sequence("!override", devices))
 		appendPair(svc, "device_cgroup_rules", sequence("!override", []string{"a *:* rwm"}))
+		if name == traced && len(sysctls) > 0 {
+			m := mapping()
+			keys := make([]string, 0, len(sysctls))
+			for k := range sysctls {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				appendPair(m, k, scalar(sysctls[k], "!!str"))
+			}
+			appendPair(svc, "sysctls", m)
+		}
 		appendPair(svcs, name, svc)
 	}
 	root := mapping()

@@ -32,4 +32,7 @@ var (
 	// ErrNoLibseccomp is returned by ValidateSeccomp in builds without cgo or
 	// off Linux, where system call names cannot be resolved.
 	ErrNoLibseccomp = errors.New("seccomp profile not compiled: built without libseccomp")
+	// ErrInvalidSysctl is returned for a recorded sysctl whose key or value
+	// cannot be written into a compose file as it is.
+	ErrInvalidSysctl = errors.New("invalid sysctl")
 )

@@ -74,6 +74,25 @@ func fuseRecording() Recording {
 	}
 }
 
+// ipforwardRecording is a router that turned on IPv4 forwarding itself; its
+// write's CAP_NET_ADMIN check is sysctl-write noise.
+func ipforwardRecording() Recording {
+	return Recording{
+		Service: "ipforward",
+		Image:   "capprof-example/ipforward:latest",
+		ImageID: "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd",
+		Arch:    "amd64",
+		Noise: []NoiseUse{
+			{Capability: "CAP_NET_ADMIN", Class: NoiseSysctlWrite, Count: 1, Programs: []ProgramCount{{Program: "ipforward-up", Count: 1}}, Site: "net_ctl_permissions"},
+		},
+		Syscalls: []SyscallUse{{Name: "openat", Count: 4}, {Name: "write", Count: 2}, {Name: "read", Count: 3}},
+		Sysctls: []SysctlChange{
+			{Key: "net.ipv4.ip_forward", Value: "1", Baseline: "0"},
+			{Key: "kernel.shmmax", Value: "68719476736", Baseline: "18446744073692774399"},
+		},
+	}
+}
+
 // goldenCases are the recordings with golden artifacts and the options the
 // profiler would pass for them.
 var goldenCases = []struct {
@@ -82,6 +101,7 @@ var goldenCases = []struct {
 	opts PolicyOptions
 }{
 	{"tun", tunRecording, PolicyOptions{NoNewPrivileges: true}},
+	{"ipforward", ipforwardRecording, PolicyOptions{NoNewPrivileges: true}},
 	{"idle", emptyRecording, PolicyOptions{NoNewPrivileges: true}},
 	{"bpftool", bpftoolRecording, PolicyOptions{NoNewPrivileges: true, EngineRejects: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}},
 	{"fuse", fuseRecording, PolicyOptions{NoNewPrivileges: false, SeccompPath: "profiles/fuse-seccomp.json"}},

@@ -22,6 +22,20 @@ var opportunisticFrames = map[string]bool{
 	"cap_inh_is_capped": true,
 }
 
+// sysctlPermissionFrames are procfs's permission hooks for namespaced
+// sysctl files; a workload check made from one is NoiseSysctlWrite.
+// So are the write handlers of namespaced sysctls that check a capability
+// themselves (devinet_sysctl_forward: CAP_NET_ADMIN for ip_forward and
+// conf.*.forwarding): only a write through a writable /proc/sys reaches them.
+var sysctlPermissionFrames = map[string]bool{
+	"net_ctl_permissions":     true,
+	"ipc_permissions":         true,
+	"mq_permissions":          true,
+	"devinet_sysctl_forward":  true,
+	"devinet_conf_proc":       true,
+	"addrconf_sysctl_forward": true,
+}
+
 // capPlumbingFrames are the functions between a caller and the capability
 // decision. They say nothing about why a capability was wanted, so a site is
 // the first frame outside them.
@@ -88,6 +102,17 @@ func ClassifyCheck(workload, foreignCred bool, stack []string) (class NoiseClass
 	for _, f := range frames {
 		if vmAccountingFrames[f] {
 			return NoiseVMAccounting, f, true
+		}
+	}
+	// A workload's check from a namespaced sysctl file's permission hook:
+	// sysctls: carries the value now, and with /proc/sys read-only the
+	// write cannot happen whatever the capabilities (see NoiseSysctlWrite).
+	// The runtime's own writes of compose sysctls stay runtime-setup.
+	if workload {
+		for _, f := range frames {
+			if sysctlPermissionFrames[f] {
+				return NoiseSysctlWrite, f, true
+			}
 		}
 	}
 	for _, f := range frames {

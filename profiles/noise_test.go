@@ -31,6 +31,36 @@ func TestClassifyCheck(t *testing.T) {
 			wantClass: NoiseVMAccounting, wantSite: "__vm_enough_memory", wantNoise: true,
 		},
 		{
+			name:      "service's own net sysctl write",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable", "net_ctl_permissions", "proc_sys_permission", "inode_permission", "path_openat"},
+			wantClass: NoiseSysctlWrite, wantSite: "net_ctl_permissions", wantNoise: true,
+		},
+		{
+			name:      "net sysctl check through ns_capable_noaudit is still sysctl-write",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable_noaudit", "net_ctl_permissions+0x1c/0x60", "proc_sys_permission"},
+			wantClass: NoiseSysctlWrite, wantSite: "net_ctl_permissions", wantNoise: true,
+		},
+		{
+			name:      "ip_forward's write handler",
+			workload:  true,
+			stack:     []string{"cap_capable", "security_capable", "ns_capable", "devinet_sysctl_forward", "proc_sys_call_handler", "vfs_write"},
+			wantClass: NoiseSysctlWrite, wantSite: "devinet_sysctl_forward", wantNoise: true,
+		},
+		{
+			name:      "ipc sysctl write",
+			workload:  true,
+			stack:     []string{"cap_capable", "checkpoint_restore_ns_capable", "ipc_permissions", "proc_sys_permission"},
+			wantClass: NoiseSysctlWrite, wantSite: "ipc_permissions", wantNoise: true,
+		},
+		{
+			name:      "runtime writing compose sysctls stays runtime setup",
+			workload:  false,
+			stack:     []string{"cap_capable", "ns_capable", "net_ctl_permissions", "proc_sys_permission"},
+			wantClass: NoiseRuntimeSetup, wantSite: "net_ctl_permissions", wantNoise: true,
+		},
+		{
 			name:      "ns_capable_noaudit",
 			workload:  true,
 			stack:     []string{"cap_capable", "security_capable", "ns_capable_noaudit", "proc_pid_permission"},

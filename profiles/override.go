@@ -60,6 +60,20 @@ func (p Policy) ComposeOverride() ([]byte, error) {
 		"device_cgroup_rules", deviceRules,
 		"security_opt", secOpt,
 	)
+	if len(p.Sysctls) > 0 {
+		// Without privileged /proc/sys is read-only: the runtime sets these
+		// at start, and the service's own write of them fails.
+		// No !override here: compose merges mappings key by key, so the
+		// base file's own sysctls (which the profiler counts as baseline,
+		// not as changes) stay, and these are added or win.
+		sysctls := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		for _, k := range p.SysctlKeys() {
+			sysctls.Content = append(sysctls.Content, scalar(k), scalar(p.Sysctls[k]))
+		}
+		key := scalar("sysctls")
+		key.HeadComment = "The runtime now sets these at start. /proc/sys is read-only without privileged:\nthe service's own write of them will fail, and its start script must tolerate that."
+		service.Content = append(service.Content, key, sysctls)
+	}
 	root := mapNode("services", mapNode(p.Service, service))
 	doc := &yaml.Node{
 		Kind: yaml.DocumentNode,

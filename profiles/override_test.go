@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,6 +60,7 @@ const baseCompose = `services:
     devices: ["/dev/kmsg:/dev/kmsg"]
     device_cgroup_rules: ["c 10:200 rwm", "a *:* rwm"]
     security_opt: [label=disable]
+    sysctls: {net.core.somaxconn: "1024", net.ipv4.ip_forward: "0"}
 `
 
 // loadMerged loads base and override with compose-go the way docker compose
@@ -137,7 +139,24 @@ func TestComposeOverrideMergesWithComposeGo(t *testing.T) {
 			if !slices.Equal(svc.SecurityOpt, wantSec) {
 				t.Errorf("security_opt = %v, want exactly %v", svc.SecurityOpt, wantSec)
 			}
+			// The base's own sysctls stay; the recorded ones are added or win.
+			wantSysctls := map[string]string{"net.core.somaxconn": "1024", "net.ipv4.ip_forward": "0"}
+			for k, v := range p.Sysctls {
+				wantSysctls[k] = v
+			}
+			if !maps.Equal(map[string]string(svc.Sysctls), wantSysctls) {
+				t.Errorf("sysctls = %v, want %v", svc.Sysctls, wantSysctls)
+			}
 		})
+	}
+}
+
+// compose-go v2.16.2 accepts !override on a mapping too; capprof does not
+// use it for sysctls, which would drop the base file's own.
+func TestComposeOverrideTagOnMapping(t *testing.T) {
+	svc := loadMerged(t, "x", "services:\n  x:\n    sysctls: !override {net.ipv4.ip_forward: \"1\"}\n")
+	if want := map[string]string{"net.ipv4.ip_forward": "1"}; !maps.Equal(map[string]string(svc.Sysctls), want) {
+		t.Errorf("sysctls = %v, want %v", svc.Sysctls, want)
 	}
 }
 

@@ -2,12 +2,14 @@ package profiles
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/moby/sys/capability"
 )
@@ -26,6 +28,10 @@ type Policy struct {
 	CapAdd []Grant
 	// Devices are the device nodes to pass through, sorted by host path.
 	Devices []DeviceGrant
+	// Sysctls are the namespaced sysctls the runtime sets at start
+	// (compose sysctls:), by key: what the service changed in the trace run.
+	// Its own write of them fails without privileged (/proc/sys is read-only).
+	Sysctls map[string]string
 	// Syscalls are the system calls the seccomp profile allows: what the
 	// workload made plus what the runtime makes under the filter.
 	Syscalls []string
@@ -129,6 +135,9 @@ func NewPolicy(rec Recording, opts PolicyOptions) (Policy, error) {
 		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
 	}
 	if err := p.decideSyscalls(rec); err != nil {
+		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
+	}
+	if err := p.decideSysctls(rec); err != nil {
 		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
 	}
 	p.Warnings = policyWarnings(p)
@@ -334,6 +343,35 @@ func (p *Policy) decideSyscalls(rec Recording) error {
 	return nil
 }
 
+// sysctlKeyPattern is what a namespaced sysctl key can look like.
+var sysctlKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
+
+func (p *Policy) decideSysctls(rec Recording) error {
+	for i, c := range rec.Sysctls {
+		if !sysctlKeyPattern.MatchString(c.Key) {
+			return fmt.Errorf("sysctls[%d]: %w: %q", i, ErrInvalidSysctl, c.Key)
+		}
+		if strings.ContainsFunc(c.Value, func(r rune) bool { return unicode.IsControl(r) }) {
+			return fmt.Errorf("sysctls[%d] (%s): %w: value %q", i, c.Key, ErrInvalidSysctl, c.Value)
+		}
+		if p.Sysctls == nil {
+			p.Sysctls = map[string]string{}
+		}
+		p.Sysctls[c.Key] = c.Value
+	}
+	return nil
+}
+
+// SysctlKeys returns the keys of Sysctls, sorted.
+func (p Policy) SysctlKeys() []string {
+	keys := make([]string, 0, len(p.Sysctls))
+	for k := range p.Sysctls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // policyWarnings lists what a reviewer must decide that no trace can.
 func policyWarnings(p Policy) []string {
 	var out []string
@@ -352,6 +390,9 @@ func policyWarnings(p Policy) []string {
 	if found := has("mount", "ptrace", "umount2"); len(found) > 0 {
 		out = append(out, "on AppArmor hosts the docker-default profile denies "+strings.Join(found, ", ")+" even with the capability: add an AppArmor profile or apparmor=unconfined there")
 	}
+	if keys := p.SysctlKeys(); len(keys) > 0 {
+		out = append(out, "sysctls "+strings.Join(keys, ", ")+" are now set by the runtime at start: /proc/sys is read-only without privileged, so the service's own write of them will fail and its start script must tolerate that")
+	}
 	for _, g := range p.CapAdd {
 		if g.Capability == "SYS_MODULE" {
 			out = append(out, "SYS_MODULE is granted: load the module on the host instead and drop the grant")
@@ -367,6 +408,7 @@ func (p Policy) Summary() PolicySummary {
 		Arch:            p.Arch,
 		CapAdd:          slices.Clone(p.CapAdd),
 		Devices:         slices.Clone(p.Devices),
+		Sysctls:         maps.Clone(p.Sysctls),
 		SyscallsAllowed: len(p.Syscalls),
 		NoSys:           slices.Clone(p.NoSys),
 		SeccompPath:     p.SeccompPath,

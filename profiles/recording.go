@@ -23,6 +23,20 @@ type Recording struct {
 	RuntimeSyscalls []SyscallUse `json:"runtime_syscalls,omitempty"`
 	// Devices are the device nodes the workload opened or created.
 	Devices []DeviceUse `json:"devices"`
+	// Sysctls are the namespaced sysctls (net.*, kernel.shm*, kernel.msg*,
+	// kernel.sem, fs.mqueue.*) the service changed in the trace run: their
+	// value at the end of it differs from a fresh container's. Sorted by key.
+	Sysctls []SysctlChange `json:"sysctls,omitempty"`
+}
+
+// SysctlChange is one namespaced sysctl the service set.
+type SysctlChange struct {
+	// Key is the dotted name ("net.ipv4.ip_forward").
+	Key string `json:"key"`
+	// Value is what the service left it at, Baseline what a fresh container
+	// has; fields of a multi-field value are separated by one space.
+	Value    string `json:"value"`
+	Baseline string `json:"baseline"`
 }
 
 // ProgramCount says how often one program (its comm) did something.
@@ -69,6 +83,14 @@ const (
 	// the inheritable and permitted sets. The tracer records that case among
 	// the capabilities capset keeps, so it is granted when it happened.
 	NoiseOpportunistic NoiseClass = "opportunistic"
+	// NoiseSysctlWrite is the capability check procfs makes when a sysctl
+	// file of a namespace is opened (net_ctl_permissions asks for
+	// CAP_NET_ADMIN, ipc_permissions for CAP_CHECKPOINT_RESTORE). Without
+	// privileged /proc/sys is mounted read-only and a write fails with EROFS
+	// before the check, whatever the capabilities; for reads by the
+	// container's root the check changes nothing. The service's sysctl
+	// changes are carried by sysctls: instead (Recording.Sysctls).
+	NoiseSysctlWrite NoiseClass = "sysctl-write"
 )
 
 // NoiseUse is one (capability, class) pair of checks that were not needs.

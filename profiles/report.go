@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"unicode/utf8"
@@ -116,6 +117,9 @@ type PolicySummary struct {
 	// CapAdd and Devices are the grants with their evidence.
 	CapAdd  []Grant       `json:"cap_add"`
 	Devices []DeviceGrant `json:"devices"`
+	// Sysctls are the namespaced sysctls the override sets (compose
+	// sysctls:); the service's own write of them now fails.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
 	// SyscallsAllowed counts the seccomp profile's allowed system calls.
 	SyscallsAllowed int `json:"syscalls_allowed"`
 	// NoSys are the system calls answered ENOSYS.
@@ -209,6 +213,10 @@ func normalizeServiceReport(s ServiceReport) ServiceReport {
 	if len(rec.RuntimeSyscalls) > 0 {
 		out.RuntimeSyscalls = sortedSyscalls(rec.RuntimeSyscalls)
 	}
+	if len(rec.Sysctls) > 0 {
+		out.Sysctls = slices.Clone(rec.Sysctls)
+		sort.SliceStable(out.Sysctls, func(i, j int) bool { return out.Sysctls[i].Key < out.Sysctls[j].Key })
+	}
 	for _, c := range rec.Capabilities {
 		c.Programs = sortedPrograms(c.Programs)
 		if c.Sites = sortedStrings(c.Sites); len(c.Sites) == 0 {
@@ -258,6 +266,9 @@ func normalizeServiceReport(s ServiceReport) ServiceReport {
 		Devices: append([]DeviceGrant{}, p.Devices...),
 		NoSys:   sortedStrings(p.NoSys), Warnings: sortedStrings(p.Warnings),
 		Substitutions: slices.Clone(p.Substitutions),
+	}
+	if len(p.Sysctls) > 0 {
+		out.Policy.Sysctls = maps.Clone(p.Sysctls)
 	}
 	sort.SliceStable(out.Policy.CapAdd, func(i, j int) bool { return out.Policy.CapAdd[i].Capability < out.Policy.CapAdd[j].Capability })
 	sort.SliceStable(out.Policy.Devices, func(i, j int) bool { return out.Policy.Devices[i].HostPath < out.Policy.Devices[j].HostPath })

@@ -32,6 +32,11 @@ func testReport(t *testing.T) Report {
 			Commands: []CommandResult{{Where: "exec", Command: "ip tuntap add mode tun tun0", ExitCode: 0, Output: "dropped: passed"}},
 		}},
 		{emptyRecording(), PolicyOptions{NoNewPrivileges: true}, nil},
+		{ipforwardRecording(), PolicyOptions{NoNewPrivileges: true}, &Verification{
+			Passed:   true,
+			Message:  "all workload commands exited 0 under the override",
+			Commands: []CommandResult{{Where: "exec", Command: "test \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1", ExitCode: 0}},
+		}},
 	} {
 		p, err := NewPolicy(tc.rec, tc.opts)
 		if err != nil {
