@@ -122,27 +122,7 @@ func TestCrunContainerWorkloadAndRuntimeSetup(t *testing.T) {
 			}
 		}
 	})
-	t.Run("CAP_CHOWN is a granted workload check", func(t *testing.T) {
-		if !slices.ContainsFunc(ctr.CapChecks, func(c CapCheck) bool {
-			return c.Cap == capChown && !c.Denied && c.Workload && !c.ForeignCred && c.Comm == probeComm
-		}) {
-			t.Error("no granted CAP_CHOWN workload check by capprobe with its own credentials")
-		}
-	})
-	t.Run("fchownat is a workload syscall", func(t *testing.T) {
-		if !slices.ContainsFunc(ctr.Syscalls, func(s Syscall) bool {
-			return s.Workload && chownNrs[s.Nr]
-		}) {
-			t.Error("no workload chown/fchownat syscall")
-		}
-	})
-	t.Run("/dev/null is a workload device", func(t *testing.T) {
-		if !slices.ContainsFunc(ctr.Devices, func(d DeviceAccess) bool {
-			return !d.Block && d.Major == 1 && d.Minor == 3 && d.Access == "rw" && d.Workload && d.Comm == probeComm
-		}) {
-			t.Error("no workload rw access of character device 1:3 by capprobe")
-		}
-	})
+	assertProbeWorkload(t, ctr)
 }
 
 func TestCrunDockerExecIsWorkload(t *testing.T) {

@@ -123,30 +123,7 @@ func TestContainerWorkloadAndRuntimeSetup(t *testing.T) {
 		}
 	})
 
-	t.Run("CAP_CHOWN is a granted workload check", func(t *testing.T) {
-		// overlayfs repeats the check on the upper layer with the mounter's
-		// credentials; the one that counts is made with capprobe's own.
-		if !slices.ContainsFunc(ctr.CapChecks, func(c CapCheck) bool {
-			return c.Cap == capChown && !c.Denied && c.Workload && !c.ForeignCred && c.Comm == probeComm
-		}) {
-			t.Error("no granted CAP_CHOWN workload check by capprobe with its own credentials")
-		}
-	})
-	t.Run("fchownat is a workload syscall", func(t *testing.T) {
-		if !slices.ContainsFunc(ctr.Syscalls, func(s Syscall) bool {
-			return s.Workload && chownNrs[s.Nr]
-		}) {
-			t.Error("no workload chown/fchownat syscall")
-		}
-	})
-	t.Run("/dev/null is a workload device", func(t *testing.T) {
-		if !slices.ContainsFunc(ctr.Devices, func(d DeviceAccess) bool {
-			return !d.Block && d.Major == 1 && d.Minor == 3 &&
-				d.Access == "rw" && d.Workload && d.Comm == probeComm
-		}) {
-			t.Error("no workload rw access of character device 1:3 by capprobe")
-		}
-	})
+	assertProbeWorkload(t, ctr)
 	t.Run("runc setup checks are not workload", func(t *testing.T) {
 		var setpcap int
 		for _, c := range ctr.CapChecks {
@@ -460,4 +437,35 @@ func probeImage(t *testing.T) string {
 		t.Fatalf("docker import %s: %v\n%s", image, err, out)
 	}
 	return image
+}
+
+// assertProbeWorkload checks what capprobe's "probe" mode does as the
+// container's workload, whatever the runtime: a granted CAP_CHOWN with its
+// own credentials, the chown syscall, and /dev/null opened read-write.
+func assertProbeWorkload(t *testing.T, ctr *Snapshot) {
+	t.Helper()
+	t.Run("CAP_CHOWN is a granted workload check", func(t *testing.T) {
+		// overlayfs repeats the check on the upper layer with the mounter's
+		// credentials; the one that counts is made with capprobe's own.
+		if !slices.ContainsFunc(ctr.CapChecks, func(c CapCheck) bool {
+			return c.Cap == capChown && !c.Denied && c.Workload && !c.ForeignCred && c.Comm == probeComm
+		}) {
+			t.Error("no granted CAP_CHOWN workload check by capprobe with its own credentials")
+		}
+	})
+	t.Run("fchownat is a workload syscall", func(t *testing.T) {
+		if !slices.ContainsFunc(ctr.Syscalls, func(s Syscall) bool {
+			return s.Workload && chownNrs[s.Nr]
+		}) {
+			t.Error("no workload chown/fchownat syscall")
+		}
+	})
+	t.Run("/dev/null is a workload device", func(t *testing.T) {
+		if !slices.ContainsFunc(ctr.Devices, func(d DeviceAccess) bool {
+			return !d.Block && d.Major == 1 && d.Minor == 3 &&
+				d.Access == "rw" && d.Workload && d.Comm == probeComm
+		}) {
+			t.Error("no workload rw access of character device 1:3 by capprobe")
+		}
+	})
 }
