@@ -202,17 +202,19 @@ func (r Report) JSON() ([]byte, error) {
 }
 
 func normalizeServiceReport(s ServiceReport) ServiceReport {
+	// Start from a copy, so that every field is carried, and replace the
+	// lists that are sorted or trimmed with sorted copies of their own.
+	out := s
 	rec := s.Recording
-	out := ServiceReport{Recording: Recording{
-		Service: rec.Service, Image: rec.Image, ImageID: rec.ImageID, Arch: rec.Arch,
-		Capabilities: make([]CapabilityUse, 0, len(rec.Capabilities)),
-		Noise:        make([]NoiseUse, 0, len(rec.Noise)),
-		Syscalls:     sortedSyscalls(rec.Syscalls),
-		Devices:      make([]DeviceUse, 0, len(rec.Devices)),
-	}}
+	out.Capabilities = make([]CapabilityUse, 0, len(rec.Capabilities))
+	out.Noise = make([]NoiseUse, 0, len(rec.Noise))
+	out.Syscalls = sortedSyscalls(rec.Syscalls)
+	out.Devices = make([]DeviceUse, 0, len(rec.Devices))
+	out.RuntimeSyscalls = nil
 	if len(rec.RuntimeSyscalls) > 0 {
 		out.RuntimeSyscalls = sortedSyscalls(rec.RuntimeSyscalls)
 	}
+	out.Sysctls = nil
 	if len(rec.Sysctls) > 0 {
 		out.Sysctls = slices.Clone(rec.Sysctls)
 		sort.SliceStable(out.Sysctls, func(i, j int) bool { return out.Sysctls[i].Key < out.Sysctls[j].Key })
@@ -260,13 +262,12 @@ func normalizeServiceReport(s ServiceReport) ServiceReport {
 	})
 
 	p := s.Policy
-	out.Policy = PolicySummary{
-		Arch: p.Arch, SyscallsAllowed: p.SyscallsAllowed, SeccompPath: p.SeccompPath, NoNewPrivileges: p.NoNewPrivileges,
-		CapAdd:  append([]Grant{}, p.CapAdd...),
-		Devices: append([]DeviceGrant{}, p.Devices...),
-		NoSys:   sortedStrings(p.NoSys), Warnings: sortedStrings(p.Warnings),
-		Substitutions: slices.Clone(p.Substitutions),
-	}
+	out.Policy.CapAdd = append([]Grant{}, p.CapAdd...)
+	out.Policy.Devices = append([]DeviceGrant{}, p.Devices...)
+	out.Policy.NoSys = sortedStrings(p.NoSys)
+	out.Policy.Warnings = sortedStrings(p.Warnings)
+	out.Policy.Substitutions = slices.Clone(p.Substitutions)
+	out.Policy.Sysctls = nil
 	if len(p.Sysctls) > 0 {
 		out.Policy.Sysctls = maps.Clone(p.Sysctls)
 	}
