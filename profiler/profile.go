@@ -179,8 +179,12 @@ func (p *profiler) deniedHint(snap *tracer.Snapshot, ns map[nsKey]bool) string {
 	if len(denied) == 0 {
 		return ""
 	}
+	pronoun := "them"
+	if len(denied) == 1 {
+		pronoun = "it"
+	}
 	return fmt.Sprintf("\nthe service was denied %s in the trace run, which had every capability this host can give: this host cannot grant %s (see \"Left out\" above)",
-		strings.Join(denied, ", "), map[bool]string{true: "it", false: "them"}[len(denied) == 1])
+		strings.Join(denied, ", "), pronoun)
 }
 
 // invocation records how this session profiles the service, with paths

@@ -148,7 +148,7 @@ func (p *profiler) emulationFiles(name string, services []string, extra ...strin
 	}
 	if len(services) > 0 {
 		ownNet, _ := sysctlScopes(p.svc.NetworkMode, p.svc.Ipc)
-		y, err := traceOverrideSysctls(services, p.tp, p.service, traceSysctls(p.svc.Sysctls, ownNet))
+		y, err := traceOverride(services, p.tp, p.service, traceSysctls(p.svc.Sysctls, ownNet))
 		if err != nil {
 			return nil, err
 		}

@@ -206,7 +206,7 @@ func TestTraceSysctls(t *testing.T) {
 	if got := traceSysctls(map[string]string{"net.ipv4.ip_forward": "1"}, true); len(got) != 0 {
 		t.Errorf("a declared key is reset anyway: %v", got)
 	}
-	y, err := traceOverrideSysctls([]string{"dep", "svc"}, TracePrivilege{}, "svc", map[string]string{"net.ipv4.ip_forward": "0"})
+	y, err := traceOverride([]string{"dep", "svc"}, TracePrivilege{}, "svc", map[string]string{"net.ipv4.ip_forward": "0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,19 +16,14 @@ var traceSecurityOpts = []string{
 	"systempaths=unconfined",
 }
 
-// traceOverride writes the trace run's override (see traceOverrideSysctls).
-func traceOverride(services []string, tp TracePrivilege) ([]byte, error) {
-	return traceOverrideSysctls(services, tp, "", nil)
-}
-
-// traceOverrideSysctls writes the compose override of a trace run: each named
+// traceOverride writes the compose override of a trace run: each named
 // service (the traced one and any privileged service it depends on) loses
 // `privileged: true` and gets everything this host can give instead. The
 // `!override` and `!reset` tags replace what the user's files set rather than
 // merging into it. The service named traced also gets sysctls (merged key
 // by key into its own): host-inherited keys reset to the kernel's default,
 // so that the service's own change of them shows (see traceSysctls).
-func traceOverrideSysctls(services []string, tp TracePrivilege, traced string, sysctls map[string]string) ([]byte, error) {
+func traceOverride(services []string, tp TracePrivilege, traced string, sysctls map[string]string) ([]byte, error) {
 	sorted := append([]string(nil), services...)
 	sort.Strings(sorted)
 	devices := make([]string, 0, len(tp.Devices))
@@ -61,14 +56,19 @@ func traceOverrideSysctls(services []string, tp TracePrivilege, traced string, s
 	root := mapping()
 	root.HeadComment = "Trace run written by capprof: privileged mode emulated with what this host can give."
 	appendPair(root, "services", svcs)
+	return encodeOverride(root, "trace override")
+}
+
+// encodeOverride renders a compose file's root mapping with two-space indents.
+func encodeOverride(root *yaml.Node, what string) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return nil, fmt.Errorf("write trace override: %w", err)
+		return nil, fmt.Errorf("write %s: %w", what, err)
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("write trace override: %w", err)
+		return nil, fmt.Errorf("write %s: %w", what, err)
 	}
 	return buf.Bytes(), nil
 }
@@ -110,14 +110,5 @@ func isolationOverride(services []string) ([]byte, error) {
 	root := mapping()
 	root.HeadComment = "Written by capprof: runs in their own project get compose-made container names."
 	appendPair(root, "services", svcs)
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return nil, fmt.Errorf("write isolation override: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("write isolation override: %w", err)
-	}
-	return buf.Bytes(), nil
+	return encodeOverride(root, "isolation override")
 }

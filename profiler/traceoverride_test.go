@@ -29,7 +29,7 @@ services:
 		Capabilities: []string{"CHOWN", "NET_ADMIN", "SYS_ADMIN"},
 		Devices:      []HostDevice{{Path: "/dev/net/tun", Type: "c", Major: 10, Minor: 200}, {Path: "/dev/kvm", Type: "c", Major: 10, Minor: 232}},
 	}
-	y, err := traceOverride([]string{"vpn"}, tp)
+	y, err := traceOverride([]string{"vpn"}, tp, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
