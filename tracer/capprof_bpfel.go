@@ -22,7 +22,7 @@ type capprofCapKey struct {
 	Denied      uint8
 	Workload    uint8
 	ForeignCred uint8
-	Pad         uint8
+	ExecSetup   uint8
 	Comm        [16]int8
 }
 
@@ -54,6 +54,27 @@ type capprofDeviceKey struct {
 	Pad      [4]uint8
 }
 
+type capprofExecCreds struct {
+	_         structs.HostLayout
+	Permitted uint64
+	Uid       uint32
+	Euid      uint32
+	Gid       uint32
+	Egid      uint32
+}
+
+type capprofExecValue struct {
+	_          structs.HostLayout
+	Count      uint64
+	CapsGained uint64
+	IdChanges  uint32
+	Uid        uint32
+	EuidBefore uint32
+	EuidAfter  uint32
+	EgidBefore uint32
+	EgidAfter  uint32
+}
+
 type capprofMntnsKey struct {
 	_    structs.HostLayout
 	Id   uint64
@@ -67,6 +88,14 @@ type capprofNamespaceInfo struct {
 	Nodename [65]int8
 	Pad      [3]uint8
 	Cgroup   [128]int8
+}
+
+type capprofPathKey struct {
+	_       structs.HostLayout
+	MntnsId uint64
+	Mntns   uint32
+	Pad     uint32
+	Path    [256]int8
 }
 
 type capprofSyscallErrorKey struct {
@@ -94,11 +123,16 @@ const (
 	capprofMapCapChecks         = "cap_checks"
 	capprofMapCapsetKeeps       = "capset_keeps"
 	capprofMapDevices           = "devices"
+	capprofMapExecPending       = "exec_pending"
+	capprofMapExecs             = "execs"
 	capprofMapNamespaces        = "namespaces"
+	capprofMapPathScratch       = "path_scratch"
+	capprofMapReadonlyWrites    = "readonly_writes"
 	capprofMapStacks            = "stacks"
 	capprofMapSyscallErrors     = "syscall_errors"
 	capprofMapSyscalls          = "syscalls"
 	capprofMapWorkloadPids      = "workload_pids"
+	capprofMapWriteOpenPending  = "write_open_pending"
 	capprofProgHandleCapCapable = "handle_cap_capable"
 	capprofProgHandleExec       = "handle_exec"
 	capprofProgHandleExit       = "handle_exit"
@@ -109,6 +143,8 @@ const (
 	capprofVarHostMntns         = "host_mntns"
 	capprofVarNrCapset          = "nr_capset"
 	capprofVarNrCreat           = "nr_creat"
+	capprofVarNrExecve          = "nr_execve"
+	capprofVarNrExecveat        = "nr_execveat"
 	capprofVarNrMknod           = "nr_mknod"
 	capprofVarNrMknodat         = "nr_mknodat"
 	capprofVarNrOpen            = "nr_open"
@@ -170,14 +206,19 @@ type capprofProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type capprofMapSpecs struct {
-	CapChecks     *ebpf.MapSpec `ebpf:"cap_checks"`
-	CapsetKeeps   *ebpf.MapSpec `ebpf:"capset_keeps"`
-	Devices       *ebpf.MapSpec `ebpf:"devices"`
-	Namespaces    *ebpf.MapSpec `ebpf:"namespaces"`
-	Stacks        *ebpf.MapSpec `ebpf:"stacks"`
-	SyscallErrors *ebpf.MapSpec `ebpf:"syscall_errors"`
-	Syscalls      *ebpf.MapSpec `ebpf:"syscalls"`
-	WorkloadPids  *ebpf.MapSpec `ebpf:"workload_pids"`
+	CapChecks        *ebpf.MapSpec `ebpf:"cap_checks"`
+	CapsetKeeps      *ebpf.MapSpec `ebpf:"capset_keeps"`
+	Devices          *ebpf.MapSpec `ebpf:"devices"`
+	ExecPending      *ebpf.MapSpec `ebpf:"exec_pending"`
+	Execs            *ebpf.MapSpec `ebpf:"execs"`
+	Namespaces       *ebpf.MapSpec `ebpf:"namespaces"`
+	PathScratch      *ebpf.MapSpec `ebpf:"path_scratch"`
+	ReadonlyWrites   *ebpf.MapSpec `ebpf:"readonly_writes"`
+	Stacks           *ebpf.MapSpec `ebpf:"stacks"`
+	SyscallErrors    *ebpf.MapSpec `ebpf:"syscall_errors"`
+	Syscalls         *ebpf.MapSpec `ebpf:"syscalls"`
+	WorkloadPids     *ebpf.MapSpec `ebpf:"workload_pids"`
+	WriteOpenPending *ebpf.MapSpec `ebpf:"write_open_pending"`
 }
 
 // capprofVariableSpecs contains global variables before they are loaded into the kernel.
@@ -188,6 +229,8 @@ type capprofVariableSpecs struct {
 	HostMntns        *ebpf.VariableSpec `ebpf:"host_mntns"`
 	NrCapset         *ebpf.VariableSpec `ebpf:"nr_capset"`
 	NrCreat          *ebpf.VariableSpec `ebpf:"nr_creat"`
+	NrExecve         *ebpf.VariableSpec `ebpf:"nr_execve"`
+	NrExecveat       *ebpf.VariableSpec `ebpf:"nr_execveat"`
 	NrMknod          *ebpf.VariableSpec `ebpf:"nr_mknod"`
 	NrMknodat        *ebpf.VariableSpec `ebpf:"nr_mknodat"`
 	NrOpen           *ebpf.VariableSpec `ebpf:"nr_open"`
@@ -215,14 +258,19 @@ func (o *capprofObjects) Close() error {
 //
 // It can be passed to loadCapprofObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capprofMaps struct {
-	CapChecks     *ebpf.Map `ebpf:"cap_checks"`
-	CapsetKeeps   *ebpf.Map `ebpf:"capset_keeps"`
-	Devices       *ebpf.Map `ebpf:"devices"`
-	Namespaces    *ebpf.Map `ebpf:"namespaces"`
-	Stacks        *ebpf.Map `ebpf:"stacks"`
-	SyscallErrors *ebpf.Map `ebpf:"syscall_errors"`
-	Syscalls      *ebpf.Map `ebpf:"syscalls"`
-	WorkloadPids  *ebpf.Map `ebpf:"workload_pids"`
+	CapChecks        *ebpf.Map `ebpf:"cap_checks"`
+	CapsetKeeps      *ebpf.Map `ebpf:"capset_keeps"`
+	Devices          *ebpf.Map `ebpf:"devices"`
+	ExecPending      *ebpf.Map `ebpf:"exec_pending"`
+	Execs            *ebpf.Map `ebpf:"execs"`
+	Namespaces       *ebpf.Map `ebpf:"namespaces"`
+	PathScratch      *ebpf.Map `ebpf:"path_scratch"`
+	ReadonlyWrites   *ebpf.Map `ebpf:"readonly_writes"`
+	Stacks           *ebpf.Map `ebpf:"stacks"`
+	SyscallErrors    *ebpf.Map `ebpf:"syscall_errors"`
+	Syscalls         *ebpf.Map `ebpf:"syscalls"`
+	WorkloadPids     *ebpf.Map `ebpf:"workload_pids"`
+	WriteOpenPending *ebpf.Map `ebpf:"write_open_pending"`
 }
 
 func (m *capprofMaps) Close() error {
@@ -230,11 +278,16 @@ func (m *capprofMaps) Close() error {
 		m.CapChecks,
 		m.CapsetKeeps,
 		m.Devices,
+		m.ExecPending,
+		m.Execs,
 		m.Namespaces,
+		m.PathScratch,
+		m.ReadonlyWrites,
 		m.Stacks,
 		m.SyscallErrors,
 		m.Syscalls,
 		m.WorkloadPids,
+		m.WriteOpenPending,
 	)
 }
 
@@ -246,6 +299,8 @@ type capprofVariables struct {
 	HostMntns        *ebpf.Variable `ebpf:"host_mntns"`
 	NrCapset         *ebpf.Variable `ebpf:"nr_capset"`
 	NrCreat          *ebpf.Variable `ebpf:"nr_creat"`
+	NrExecve         *ebpf.Variable `ebpf:"nr_execve"`
+	NrExecveat       *ebpf.Variable `ebpf:"nr_execveat"`
 	NrMknod          *ebpf.Variable `ebpf:"nr_mknod"`
 	NrMknodat        *ebpf.Variable `ebpf:"nr_mknodat"`
 	NrOpen           *ebpf.Variable `ebpf:"nr_open"`

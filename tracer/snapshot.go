@@ -25,6 +25,50 @@ type Snapshot struct {
 	Devices []DeviceAccess
 	// CapsetKeeps are the capabilities tasks asked capset(2) to keep.
 	CapsetKeeps []CapsetKeep
+	// Execs are the programs executed, with what their execs gained.
+	Execs []Exec
+	// ReadonlyWrites are paths whose opening for writing failed with EROFS.
+	ReadonlyWrites []ReadonlyWrite
+}
+
+// Exec counts the executions of one program path in one mount namespace and
+// says what they changed in the caller's credentials: a setuid or setgid
+// program changes the effective ids, one with file capabilities grows the
+// permitted set. no-new-privileges stops both.
+type Exec struct {
+	// MntNS is the mount namespace of the task that executed it.
+	MntNS uint32
+	// MntNSID is the kernel's id of that mount namespace, which unlike the
+	// inode number is never reused (see Namespace.MntNSID).
+	MntNSID uint64
+	// Path is the file name as execve(2) got it: usually absolute, relative
+	// when the caller passed it so, "/dev/fd/N" for fexecve; cut at 255 bytes.
+	Path string
+	// Count is how often it was executed.
+	Count uint64
+	// CapsGained is the union of the capabilities the execs added to the
+	// permitted set, bit n for capability n.
+	CapsGained uint64
+	// IDChanges is how many execs changed the effective user or group id.
+	IDChanges uint64
+	// UID is the real user id of the caller of the last exec that changed
+	// ids, and EUIDBefore/After and EGIDBefore/After the effective ids
+	// around it; zero when IDChanges is.
+	UID                   uint32
+	EUIDBefore, EUIDAfter uint32
+	EGIDBefore, EGIDAfter uint32
+}
+
+// ReadonlyWrite counts the failed write opens of one path.
+type ReadonlyWrite struct {
+	// MntNS is the mount namespace of the task.
+	MntNS uint32
+	// MntNSID is the kernel's id of that mount namespace (see Namespace.MntNSID).
+	MntNSID uint64
+	// Path is the path as the caller passed it (possibly relative), cut at 255 bytes.
+	Path string
+	// Count is how often the open failed with EROFS.
+	Count uint64
 }
 
 // Namespace ties a mount namespace to the container that runs in it.
@@ -66,6 +110,10 @@ type CapCheck struct {
 	// ForeignCred is true when the kernel checked credentials other than the
 	// task's own, as overlayfs does with its mounter's.
 	ForeignCred bool
+	// ExecSetup is true for a runtime check (Workload false) made after the
+	// namespace's workload had started: the runtime init of a docker exec
+	// or a healthcheck joining the running container.
+	ExecSetup bool
 	// Comm is the task's command name.
 	Comm string
 	// Stack is the symbolized kernel stack of the check, innermost frame
@@ -252,6 +300,7 @@ func (s *Snapshot) normalize() {
 			cmpBool(a.Denied, b.Denied),
 			cmpBool(a.Workload, b.Workload),
 			cmpBool(a.ForeignCred, b.ForeignCred),
+			cmpBool(a.ExecSetup, b.ExecSetup),
 			strings.Compare(a.Comm, b.Comm),
 			cmpBool(a.Stack != nil, b.Stack != nil),
 			slices.Compare(a.Stack, b.Stack),
@@ -284,6 +333,13 @@ func (s *Snapshot) normalize() {
 			cmp.Compare(a.Kept, b.Kept),
 		)
 	}, func(c *CapsetKeep) *uint64 { return &c.Count })
+	// Execs are unique per (namespace, path) in the kernel map.
+	slices.SortFunc(s.Execs, func(a, b Exec) int {
+		return cmp.Or(cmp.Compare(a.MntNS, b.MntNS), cmp.Compare(a.MntNSID, b.MntNSID), strings.Compare(a.Path, b.Path))
+	})
+	s.ReadonlyWrites = mergeSorted(s.ReadonlyWrites, func(a, b ReadonlyWrite) int {
+		return cmp.Or(cmp.Compare(a.MntNS, b.MntNS), cmp.Compare(a.MntNSID, b.MntNSID), strings.Compare(a.Path, b.Path))
+	}, func(c *ReadonlyWrite) *uint64 { return &c.Count })
 }
 
 // mntnsRef names one mount namespace unambiguously.
@@ -329,6 +385,16 @@ func (s *Snapshot) ForNodename(nodename string) *Snapshot {
 	for _, k := range s.CapsetKeeps {
 		if keep[mntnsRef{k.MntNS, k.MntNSID}] {
 			out.CapsetKeeps = append(out.CapsetKeeps, k)
+		}
+	}
+	for _, e := range s.Execs {
+		if keep[mntnsRef{e.MntNS, e.MntNSID}] {
+			out.Execs = append(out.Execs, e)
+		}
+	}
+	for _, w := range s.ReadonlyWrites {
+		if keep[mntnsRef{w.MntNS, w.MntNSID}] {
+			out.ReadonlyWrites = append(out.ReadonlyWrites, w)
 		}
 	}
 	return out

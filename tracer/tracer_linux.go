@@ -263,6 +263,43 @@ func (t *Tracer) Snapshot() (*Snapshot, error) {
 		return nil, fmt.Errorf("read capset keeps map: %w", err)
 	}
 
+	var (
+		pathKey   capprofPathKey
+		execValue capprofExecValue
+	)
+	iter = t.objs.Execs.Iterate()
+	for iter.Next(&pathKey, &execValue) {
+		snap.Execs = append(snap.Execs, Exec{
+			MntNS:      pathKey.Mntns,
+			MntNSID:    pathKey.MntnsId,
+			Path:       commString(pathKey.Path[:]),
+			Count:      execValue.Count,
+			CapsGained: execValue.CapsGained,
+			IDChanges:  uint64(execValue.IdChanges),
+			UID:        execValue.Uid,
+			EUIDBefore: execValue.EuidBefore,
+			EUIDAfter:  execValue.EuidAfter,
+			EGIDBefore: execValue.EgidBefore,
+			EGIDAfter:  execValue.EgidAfter,
+		})
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("read execs map: %w", err)
+	}
+
+	iter = t.objs.ReadonlyWrites.Iterate()
+	for iter.Next(&pathKey, &count) {
+		snap.ReadonlyWrites = append(snap.ReadonlyWrites, ReadonlyWrite{
+			MntNS:   pathKey.Mntns,
+			MntNSID: pathKey.MntnsId,
+			Path:    commString(pathKey.Path[:]),
+			Count:   count,
+		})
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("read read-only writes map: %w", err)
+	}
+
 	snap.normalize()
 	return snap, nil
 }
@@ -319,6 +356,7 @@ func (t *Tracer) readCapChecks(snap *Snapshot) error {
 			Denied:      key.Denied != 0,
 			Workload:    key.Workload != 0,
 			ForeignCred: key.ForeignCred != 0,
+			ExecSetup:   key.ExecSetup != 0,
 			Comm:        commString(key.Comm[:]),
 			Stack:       stack,
 			Count:       count,

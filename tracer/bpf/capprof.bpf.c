@@ -33,6 +33,8 @@ volatile const __s32 nr_openat2 = -1;
 volatile const __s32 nr_mknod = -1;
 volatile const __s32 nr_mknodat = -1;
 volatile const __s32 nr_capset = -1;
+volatile const __s32 nr_execve = -1;
+volatile const __s32 nr_execveat = -1;
 
 /*
  * Whether sched:sched_process_exit has the group_dead field on this kernel.
@@ -48,6 +50,16 @@ volatile const __u8 exit_has_group_dead = 0;
 /* How a device key's dev is encoded. */
 #define DEV_KERNEL 0 /* kernel dev_t: major = dev >> 20, minor = dev & 0xfffff */
 #define DEV_USER 1   /* mknod(2) argument, new_encode_dev() */
+
+/* Open flags (include/uapi/asm-generic/fcntl.h) that ask to write. */
+#define O_ACCMODE 00000003
+#define O_WRONLY 00000001
+#define O_RDWR 00000002
+#define O_CREAT 00000100
+#define O_TRUNC 00001000
+
+/* Length of the paths kept, with the NUL; longer ones are cut. */
+#define PATH_LEN 256
 
 /* Depth of the kernel stacks kept; capability checks sit 10 to 30 frames deep. */
 #define STACK_DEPTH 64
@@ -87,7 +99,12 @@ struct cap_key {
 	__u8 denied;
 	__u8 workload;
 	__u8 foreign_cred;
-	__u8 _pad;
+	/*
+	 * A runtime check (not workload) in a namespace whose workload had
+	 * already started: docker exec's or a healthcheck's runtime init
+	 * joining the container, not the container's own start.
+	 */
+	__u8 exec_setup;
 	char comm[16];
 };
 
@@ -137,6 +154,43 @@ struct device_key {
 	__u8 encoding; /* DEV_KERNEL or DEV_USER */
 	char comm[16];
 	__u8 _pad[4];
+};
+
+/* A task's credentials when it entered execve, until the exec completes. */
+struct exec_creds {
+	__u64 permitted;
+	__u32 uid;
+	__u32 euid;
+	__u32 gid;
+	__u32 egid;
+};
+
+
+/* Value of the execs map. */
+struct exec_value {
+	/* How often the path was executed. */
+	__u64 count;
+	/* Capabilities the execs added to the permitted set (file capabilities). */
+	__u64 caps_gained;
+	/* How many execs changed the effective user or group (setuid, setgid). */
+	__u32 id_changes;
+	/* Credentials around the last exec that changed them. */
+	__u32 uid;
+	__u32 euid_before;
+	__u32 euid_after;
+	__u32 egid_before;
+	__u32 egid_after;
+};
+
+/*
+ * Key of the execs map (a program's path as execve(2) was given it) and of
+ * the readonly_writes map (a path whose write open failed with EROFS).
+ */
+struct path_key {
+	__u64 mntns_id;
+	__u32 mntns;
+	__u32 _pad;
+	char path[PATH_LEN];
 };
 
 /*
@@ -215,6 +269,49 @@ struct {
 	__type(value, struct capset_keep);
 } capset_keeps SEC(".maps");
 
+/* tid -> credentials at execve entry; LRU so a failed exec cannot fill it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct exec_creds);
+} exec_pending SEC(".maps");
+
+/* Programs executed in non-host mount namespaces, with what their exec gained. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct path_key);
+	__type(value, struct exec_value);
+} execs SEC(".maps");
+
+/* tid -> user pointer to the path of an open that asked to write, until it returns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} write_open_pending SEC(".maps");
+
+/*
+ * Paths whose write open failed with EROFS (read-only file system): without
+ * privileged, /sys is mounted read-only in a container.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct path_key);
+	__type(value, __u64);
+} readonly_writes SEC(".maps");
+
+/* Scratch space for the path keys, too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_key);
+} path_scratch SEC(".maps");
+
 /*
  * task_mntns reads the task's mount namespace and says whether its events
  * are recorded: not for the host's namespace, nor once an exiting task has
@@ -260,6 +357,84 @@ static __always_inline void count(void *map, void *key)
 }
 
 /*
+ * record_exec counts the program a task executed and what the exec changed
+ * in its credentials, compared with those stashed at execve entry: a setuid
+ * or setgid program changes the effective ids, a program with file
+ * capabilities grows the permitted set. Both are what no-new-privileges
+ * takes away.
+ */
+static __always_inline void record_exec(struct sched_process_exec_args *ctx, struct task_struct *task, struct mntns_key *ns)
+{
+	__u32 zero = 0, old_tid = ctx->old_pid;
+	struct path_key *key = bpf_map_lookup_elem(&path_scratch, &zero);
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct exec_creds *before = bpf_map_lookup_elem(&exec_pending, &old_tid);
+	struct exec_value one = {}, *value;
+	kernel_cap_t permitted = {};
+	__u32 euid, egid;
+	__u64 gained = 0;
+	__u8 changed = 0;
+
+	if (!key || !cred)
+		return;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->mntns_id = ns->id;
+	key->mntns = ns->inum;
+	bpf_probe_read_kernel_str(key->path, sizeof(key->path), (void *)ctx + (ctx->filename_loc & 0xffff));
+
+	euid = BPF_CORE_READ(cred, euid.val);
+	egid = BPF_CORE_READ(cred, egid.val);
+	bpf_core_read(&permitted, sizeof(permitted), &cred->cap_permitted);
+	if (before) {
+		gained = permitted.val & ~before->permitted;
+		changed = euid != before->euid || egid != before->egid;
+	}
+
+	value = bpf_map_lookup_elem(&execs, key);
+	if (!value) {
+		/* Inserted here, or by another CPU first: look it up either way. */
+		bpf_map_update_elem(&execs, key, &one, BPF_NOEXIST);
+		value = bpf_map_lookup_elem(&execs, key);
+		if (!value)
+			goto out;
+	}
+	__sync_fetch_and_add(&value->count, 1);
+	if (gained)
+		__sync_fetch_and_or(&value->caps_gained, gained);
+	if (changed && before) {
+		__sync_fetch_and_add(&value->id_changes, 1);
+		value->uid = before->uid;
+		value->euid_before = before->euid;
+		value->euid_after = euid;
+		value->egid_before = before->egid;
+		value->egid_after = egid;
+	}
+out:
+	if (before)
+		bpf_map_delete_elem(&exec_pending, &old_tid);
+}
+
+/* stash_exec_creds keeps the caller's credentials for record_exec. */
+static __always_inline void stash_exec_creds(struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_creds creds = {};
+	kernel_cap_t permitted = {};
+
+	if (!cred)
+		return;
+	creds.uid = BPF_CORE_READ(cred, uid.val);
+	creds.euid = BPF_CORE_READ(cred, euid.val);
+	creds.gid = BPF_CORE_READ(cred, gid.val);
+	creds.egid = BPF_CORE_READ(cred, egid.val);
+	if (bpf_core_read(&permitted, sizeof(permitted), &cred->cap_permitted))
+		return;
+	creds.permitted = permitted.val;
+	bpf_map_update_elem(&exec_pending, &tid, &creds, BPF_ANY);
+}
+
+/*
  * The exec that ends a container runtime's setup: runc and crun init enter
  * the container's namespaces, mount, pivot, drop capabilities and install
  * seccomp, then execve the entrypoint (or the docker exec command). The
@@ -281,6 +456,7 @@ int handle_exec(struct sched_process_exec_args *ctx)
 	if (!task_mntns(task, &ns))
 		return 0;
 	bpf_map_update_elem(&workload_pids, &tgid, &mark, BPF_ANY);
+	record_exec(ctx, task, &ns);
 
 	if (bpf_map_lookup_elem(&namespaces, &ns))
 		return 0;
@@ -340,6 +516,7 @@ int handle_cap_capable(struct cap_capable_args *ctx)
 	key.cap = ctx->cap;
 	key.denied = ctx->ret != 0;
 	key.workload = is_workload();
+	key.exec_setup = !key.workload && bpf_map_lookup_elem(&namespaces, &ns) != 0;
 	/*
 	 * overlayfs, for one, checks with its mounter's credentials: it installs
 	 * them as current->cred (override_creds), so the check is compared with
@@ -438,6 +615,49 @@ static __always_inline void record_capset(struct task_struct *task, struct mntns
 	__sync_fetch_and_add(&value->calls, 1);
 }
 
+/* open_how_flags reads the flags of openat2(2)'s struct open_how (its first member). */
+static __always_inline __u64 open_how_flags(unsigned long how)
+{
+	__u64 flags = 0;
+
+	if (how)
+		bpf_probe_read_user(&flags, sizeof(flags), (void *)how);
+	return flags;
+}
+
+/* stash_write_open keeps the path of an open that asks to write, for record_readonly_write. */
+static __always_inline void stash_write_open(unsigned long path, __u64 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 ptr = path;
+
+	if (!path || ((flags & O_ACCMODE) == 0 && !(flags & (O_CREAT | O_TRUNC))))
+		return;
+	bpf_map_update_elem(&write_open_pending, &tid, &ptr, BPF_ANY);
+}
+
+/* record_readonly_write counts the path of a write open that failed with EROFS. */
+static __always_inline void record_readonly_write(struct mntns_key *ns, long ret)
+{
+	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *ptr = bpf_map_lookup_elem(&write_open_pending, &tid);
+	struct path_key *key;
+
+	if (!ptr)
+		return;
+	if (ret == -EROFS) {
+		key = bpf_map_lookup_elem(&path_scratch, &zero);
+		if (key) {
+			__builtin_memset(key, 0, sizeof(*key));
+			key->mntns_id = ns->id;
+			key->mntns = ns->inum;
+			bpf_probe_read_user_str(key->path, sizeof(key->path), (void *)*ptr);
+			count(&readonly_writes, key);
+		}
+	}
+	bpf_map_delete_elem(&write_open_pending, &tid);
+}
+
 SEC("tracepoint/raw_syscalls/sys_enter")
 int handle_sys_enter(struct sys_enter_args *ctx)
 {
@@ -461,6 +681,16 @@ int handle_sys_enter(struct sys_enter_args *ctx)
 		record_mknod(&ns, ctx->args[2], ctx->args[3]);
 	else if (is_nr(id, nr_capset))
 		record_capset(task, &ns, ctx->args[1]);
+	else if (is_nr(id, nr_execve) || is_nr(id, nr_execveat))
+		stash_exec_creds(task);
+	else if (is_nr(id, nr_open))
+		stash_write_open(ctx->args[0], ctx->args[1]);
+	else if (is_nr(id, nr_creat))
+		stash_write_open(ctx->args[0], O_WRONLY | O_CREAT | O_TRUNC);
+	else if (is_nr(id, nr_openat))
+		stash_write_open(ctx->args[1], ctx->args[2]);
+	else if (is_nr(id, nr_openat2))
+		stash_write_open(ctx->args[1], open_how_flags(ctx->args[2]));
 	return 0;
 }
 
@@ -516,6 +746,9 @@ int handle_sys_exit(struct sys_exit_args *ctx)
 
 	if (!task_mntns(task, &ns))
 		return 0;
+
+	if (is_nr(id, nr_open) || is_nr(id, nr_creat) || is_nr(id, nr_openat) || is_nr(id, nr_openat2))
+		record_readonly_write(&ns, ret);
 
 	if (ret == -EPERM || ret == -EACCES || ret == -ENOSYS) {
 		struct syscall_error_key key;

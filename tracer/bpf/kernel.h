@@ -26,6 +26,7 @@ typedef __u32 __wsum;
 /* From include/uapi/linux/bpf.h: the map types and update flags used. */
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_STACK_TRACE = 7,
 	BPF_MAP_TYPE_LRU_HASH = 9,
 };
@@ -48,6 +49,7 @@ enum {
 #define EPERM 1
 #define EACCES 13
 #define ENOSYS 38
+#define EROFS 30
 
 /* From include/uapi/linux/utsname.h. */
 #define NEW_UTS_LEN 64
@@ -105,7 +107,20 @@ typedef struct {
 	__u64 val;
 } kernel_cap_t;
 
+/* include/linux/uidgid_types.h */
+typedef struct {
+	__u32 val;
+} kuid_t;
+
+typedef struct {
+	__u32 val;
+} kgid_t;
+
 struct cred {
+	kuid_t uid;
+	kgid_t gid;
+	kuid_t euid;
+	kgid_t egid;
 	kernel_cap_t cap_inheritable;
 	kernel_cap_t cap_permitted;
 } __attribute__((preserve_access_index));

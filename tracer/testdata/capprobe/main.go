@@ -24,6 +24,16 @@ func main() {
 		probe()
 	case "keepcaps":
 		keepCaps()
+	case "exec":
+		// Execute another program (os.Args[2:]) in place of this one, as a
+		// shell running a program does.
+		if len(os.Args) < 3 {
+			fmt.Fprintln(os.Stderr, "capprobe: exec needs a program")
+			os.Exit(2)
+		}
+		err := syscall.Exec(os.Args[2], os.Args[2:], os.Environ())
+		fmt.Fprintln(os.Stderr, "capprobe: exec:", err)
+		os.Exit(1)
 	case "wait":
 		// Stay up for docker exec until stopped.
 		stop := make(chan os.Signal, 1)
