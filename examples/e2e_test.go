@@ -37,9 +37,12 @@ type example struct {
 	Expect   struct {
 		CapAdd  []string `json:"cap_add"`
 		Devices []string `json:"devices"`
-		// Sysctls, when present, are exactly the sysctls the merged
-		// project must set.
+		// Sysctls are exactly the sysctls the merged project must set;
+		// absent means none.
 		Sysctls map[string]string `json:"sysctls"`
+		// NoNewPrivileges is whether security_opt must set
+		// no-new-privileges; absent means it must (what most services get).
+		NoNewPrivileges *bool `json:"no_new_privileges"`
 	} `json:"expect"`
 }
 
@@ -176,9 +179,15 @@ func TestExamplesEndToEnd(t *testing.T) {
 			if !slices.Equal(devs, wantDevs) && !(len(devs) == 0 && len(wantDevs) == 0) {
 				t.Errorf("devices = %v, want %v", devs, wantDevs)
 			}
-			if ex.Expect.Sysctls != nil && !maps.Equal(map[string]string(svc.Sysctls), ex.Expect.Sysctls) &&
+			// No expect.sysctls means none: a sysctl the service did not set is a
+			// false change (the runtime's own writes and their side effects).
+			if !maps.Equal(map[string]string(svc.Sysctls), ex.Expect.Sysctls) &&
 				!(len(svc.Sysctls) == 0 && len(ex.Expect.Sysctls) == 0) {
 				t.Errorf("sysctls = %v, want %v", svc.Sysctls, ex.Expect.Sysctls)
+			}
+			wantNNP := ex.Expect.NoNewPrivileges == nil || *ex.Expect.NoNewPrivileges
+			if got := slices.Contains(svc.SecurityOpt, "no-new-privileges:true"); got != wantNNP {
+				t.Errorf("security_opt %v: no-new-privileges %v, want %v", svc.SecurityOpt, got, wantNNP)
 			}
 			if svc.Privileged || !slices.Equal(svc.CapDrop, []string{"ALL"}) {
 				t.Errorf("privileged %v cap_drop %v, want false and [ALL]", svc.Privileged, svc.CapDrop)

@@ -103,6 +103,9 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 			continue
 		}
 		class, site, isNoise := profiles.ClassifyCheck(c.Workload, c.ForeignCred, c.Stack)
+		if class == profiles.NoiseRuntimeSetup && c.ExecSetup {
+			class = profiles.NoiseExecSetup
+		}
 		if isNoise {
 			k := noiseKey{c.Cap, class, site}
 			a := noise[k]
@@ -239,7 +242,67 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 	sort.Slice(rec.Devices, func(i, j int) bool {
 		return deviceKey(rec.Devices[i].Type, rec.Devices[i].Major, rec.Devices[i].Minor) < deviceKey(rec.Devices[j].Type, rec.Devices[j].Major, rec.Devices[j].Minor)
 	})
+	rec.Execs = execUses(snap, mntns)
+	rec.ReadonlyWrites = readonlyWrites(snap, mntns)
 	return rec, nil
+}
+
+// execUses lists the programs executed in the service's namespaces, by
+// path, with what their execs gained (files are inspected separately).
+func execUses(snap *tracer.Snapshot, mntns map[nsKey]bool) []profiles.ExecUse {
+	byPath := map[string]*profiles.ExecUse{}
+	gained := map[string]uint64{}
+	for _, e := range snap.Execs {
+		if !mntns[nsKey{e.MntNS, e.MntNSID}] {
+			continue
+		}
+		u := byPath[e.Path]
+		if u == nil {
+			u = &profiles.ExecUse{Path: e.Path}
+			byPath[e.Path] = u
+		}
+		u.Count += e.Count
+		gained[e.Path] |= e.CapsGained
+		if e.IDChanges > 0 {
+			u.IDChange = idChange(e)
+		}
+	}
+	out := make([]profiles.ExecUse, 0, len(byPath))
+	for path, u := range byPath {
+		u.CapsGained = profiles.CapSetNames(gained[path])
+		out = append(out, *u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// idChange describes the effective ids an exec changed:
+// "run by uid 1000: euid 1000 -> 0".
+func idChange(e tracer.Exec) string {
+	var parts []string
+	if e.EUIDBefore != e.EUIDAfter {
+		parts = append(parts, fmt.Sprintf("euid %d -> %d", e.EUIDBefore, e.EUIDAfter))
+	}
+	if e.EGIDBefore != e.EGIDAfter {
+		parts = append(parts, fmt.Sprintf("egid %d -> %d", e.EGIDBefore, e.EGIDAfter))
+	}
+	return fmt.Sprintf("run by uid %d: %s", e.UID, strings.Join(parts, ", "))
+}
+
+// readonlyWrites lists the paths the service's write opens failed on with EROFS.
+func readonlyWrites(snap *tracer.Snapshot, mntns map[nsKey]bool) []profiles.PathCount {
+	counts := map[string]uint64{}
+	for _, w := range snap.ReadonlyWrites {
+		if mntns[nsKey{w.MntNS, w.MntNSID}] {
+			counts[w.Path] += w.Count
+		}
+	}
+	out := make([]profiles.PathCount, 0, len(counts))
+	for path, n := range counts {
+		out = append(out, profiles.PathCount{Path: path, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 // syscallList returns the counted names, sorted, leaving out those in skip.

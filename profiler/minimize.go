@@ -91,9 +91,30 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 			needed, final = keep, candidate
 		}
 	}
+	// no-new-privileges left off because a program gained privilege by its
+	// exec: whether the service needs what it gained, only a replay shows.
+	if !final.NoNewPrivileges && p.nnp == nil {
+		candidate, err := final.WithNoNewPrivileges(rec, "set: a replay passed with it, so what the executed programs gained by their exec is not needed")
+		if err != nil {
+			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+		}
+		passed, why, err := replay(candidate, []string{newPrivileges})
+		if err != nil {
+			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+		}
+		m.Trials = append(m.Trials, profiles.Trial{Number: len(m.Trials) + 1, Without: []string{newPrivileges}, Passed: passed, Why: why})
+		if passed {
+			m.Removed = append(m.Removed, profiles.RemovedGrant{Grant: newPrivileges, ProvedBy: len(m.Trials)})
+			final = candidate
+		}
+	}
 	m.Replays = len(m.Trials)
 	return final, m, capNames(without(items, needed)), nil
 }
+
+// newPrivileges names, among minimization's grants, leaving
+// no-new-privileges off: what setuid programs and file capabilities gain.
+const newPrivileges = "new privileges (no-new-privileges off)"
 
 // withCapability adds a capability grant to a policy, keeping CapAdd sorted.
 func withCapability(p profiles.Policy, capability, evidence string) profiles.Policy {
@@ -103,11 +124,12 @@ func withCapability(p profiles.Policy, capability, evidence string) profiles.Pol
 }
 
 // capNames turns grants as compose writes them ("NET_ADMIN") into the
-// kernel names replays report ("CAP_NET_ADMIN"); device paths are skipped.
+// kernel names replays report ("CAP_NET_ADMIN"); device paths and
+// newPrivileges are skipped.
 func capNames(grants []string) map[string]bool {
 	out := map[string]bool{}
 	for _, g := range grants {
-		if !strings.HasPrefix(g, "/") {
+		if !strings.HasPrefix(g, "/") && g != newPrivileges {
 			out["CAP_"+g] = true
 		}
 	}

@@ -24,9 +24,11 @@ type Options struct {
 	OutDir string
 	// Minimize removes, by replay, every grant the workload passes without.
 	Minimize bool
-	// AllowNewPrivileges leaves no-new-privileges out of the override, for
-	// services that run setuid or file-capability programs (it disables them).
-	AllowNewPrivileges bool
+	// NoNewPrivileges sets (true) or leaves out (false) no-new-privileges;
+	// nil decides from the trace run: set, unless a program the service
+	// executed gained privilege by setuid, setgid or file capabilities,
+	// which no-new-privileges would silently withhold.
+	NoNewPrivileges *bool
 	// SkipVerify leaves out the replay; the result is then unverified.
 	SkipVerify bool
 	// Progress receives one line per step.
@@ -49,7 +51,7 @@ type Result struct {
 // ErrVerificationFailed when the replay did not pass (the files and the
 // report saying why are written).
 func Profile(ctx context.Context, opts Options) (*Result, error) {
-	p, err := newSession(ctx, opts.ComposeFiles, opts.Service, opts.Workload, opts.OutDir, !opts.AllowNewPrivileges, opts.Progress)
+	p, err := newSession(ctx, opts.ComposeFiles, opts.Service, opts.Workload, opts.OutDir, opts.NoNewPrivileges, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +95,14 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	rec.Service = p.service
 	rec.Image = p.svc.Image
 	rec.Sysctls = trace.sysctls
+	for i, e := range rec.Execs {
+		if f, ok := trace.execFiles[e.Path]; ok {
+			rec.Execs[i].File = f.file
+			if f.err != nil {
+				rec.Execs[i].FileError = f.err.Error()
+			}
+		}
+	}
 	if len(trace.containers) > 0 {
 		rec.ImageID = trace.containers[0].ImageID
 	}
@@ -270,6 +280,7 @@ func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, v *p
 		fmt.Sprintf("%-14s %-36s %s", "capabilities", fmt.Sprintf("all (%d granted on this host)", len(tp.Capabilities)), list(caps)),
 		fmt.Sprintf("%-14s %-36s %s", "devices", fmt.Sprintf("all host devices (%d)", len(tp.Devices)), list(devs)),
 		fmt.Sprintf("%-14s %-36s %s", "syscalls", "all (seccomp unconfined)", fmt.Sprintf("%d allowed, %d answered ENOSYS", len(policy.Syscalls), len(policy.NoSys))),
+		fmt.Sprintf("%-14s %-36s %s", "new privs", "allowed", nnpSummary(policy)),
 	}
 	if m != nil {
 		var removed []string
@@ -287,4 +298,12 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// nnpSummary says whether the override sets no-new-privileges, and why not.
+func nnpSummary(policy profiles.Policy) string {
+	if policy.NoNewPrivileges {
+		return "no-new-privileges"
+	}
+	return "allowed: " + policy.NoNewPrivilegesWhy
 }

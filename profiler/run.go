@@ -48,6 +48,9 @@ type runOutcome struct {
 	// sysctls are the namespaced sysctls the service changed, read at the
 	// end of a trace run's workload while the container still ran.
 	sysctls []profiles.SysctlChange
+	// execFiles are the files of the programs a trace run executed, by
+	// path, read before the containers are removed.
+	execFiles map[string]execFile
 }
 
 // mntns returns the mount namespaces of the run's containers found in snap:
@@ -158,6 +161,11 @@ func (p *profiler) runService(ctx context.Context, kind string, files []string, 
 				fmt.Fprintf(p.progress, "capprof:   sysctl %s = %s (a fresh container has %s)\n", c.Key, c.Value, c.Baseline)
 			}
 		}
+		if kind == "trace" {
+			if err := p.traceExecFiles(ctx, out, main); err != nil {
+				return nil, err
+			}
+		}
 		if expect != nil && out.workloadErr == nil {
 			switch {
 			case expect.runningAtEnd && !out.runningAtEnd:
@@ -246,4 +254,39 @@ func (p *profiler) waitExit(ctx context.Context, id string, limit time.Duration)
 		}
 	}
 	return nil
+}
+
+// traceExecFiles inspects the files of the programs the service executed
+// so far, while its containers still exist.
+func (p *profiler) traceExecFiles(ctx context.Context, out *runOutcome, containerID string) error {
+	snap, err := p.tr.Snapshot()
+	if err != nil {
+		return fmt.Errorf("read the tracer's maps: %w", err)
+	}
+	ns := out.mntns(snap)
+	seen := map[string]bool{}
+	var paths []string
+	for _, e := range snap.Execs {
+		if ns[nsKey{e.MntNS, e.MntNSID}] && !seen[e.Path] {
+			seen[e.Path] = true
+			paths = append(paths, e.Path)
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	fmt.Fprintf(p.progress, "capprof:   inspecting %s for setuid bits and file capabilities\n", count(len(paths), "executed program", "executed programs"))
+	out.execFiles = p.inspectExecFiles(ctx, containerID, paths)
+	for _, pth := range paths {
+		f := out.execFiles[pth]
+		switch {
+		case f.err != nil:
+			fmt.Fprintf(p.progress, "capprof: warning: %s: %v\n", pth, f.err)
+		case f.file.FileCaps != "":
+			fmt.Fprintf(p.progress, "capprof:   %s has file capabilities %s\n", pth, f.file.FileCaps)
+		case f.file.Setuid || f.file.Setgid:
+			fmt.Fprintf(p.progress, "capprof:   %s is mode %s, owned by %d:%d\n", pth, f.file.Mode, f.file.UID, f.file.GID)
+		}
+	}
+	return ctx.Err()
 }

@@ -39,13 +39,13 @@ type profiler struct {
 	tr       *tracer.Tracer
 	// traceEnd is how the service ended the trace run; replays must match.
 	traceEnd *runOutcome
-	// nnp says whether the override sets no-new-privileges.
-	nnp bool
+	// nnp is the caller's no-new-privileges choice; nil decides from the trace run.
+	nnp *bool
 }
 
 // newSession loads the project, checks the output directory, reaches Docker,
 // reads the host and attaches the tracer. Close releases all of it.
-func newSession(ctx context.Context, files []string, service string, w Workload, outDir string, nnp bool, progress io.Writer) (*profiler, error) {
+func newSession(ctx context.Context, files []string, service string, w Workload, outDir string, nnp *bool, progress io.Writer) (*profiler, error) {
 	if progress == nil {
 		progress = io.Discard
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -261,12 +262,29 @@ func containerSysctls(pid int) (map[string]string, error) {
 }
 
 // freshSysctls reads the namespaced sysctls of a new network and IPC
-// namespace, which disappears again with the thread's switch back.
-func freshSysctls() (map[string]string, error) {
+// namespace, which disappears again with the thread's switch back, after
+// writing set into it (in key order) as the runtime writes a container's
+// sysctls at start. Some writes change other keys too: ip_forward sets
+// conf.all/default.forwarding and flips conf.all.accept_redirects, so the
+// baseline must have them made, not only overlaid. A write the fresh
+// namespace refuses (a key it lacks) is left to the overlay in diffSysctls.
+func freshSysctls(set map[string]string) (map[string]string, error) {
 	var out map[string]string
 	err := inThreadNamespaces(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWIPC); err != nil {
 			return fmt.Errorf("unshare network and IPC namespaces: %w", err)
+		}
+		keys := make([]string, 0, len(set))
+		for k := range set {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if strings.Contains(k, "/") || strings.Contains(k, "..") {
+				continue
+			}
+			path := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
+			_ = os.WriteFile(path, []byte(set[k]), 0)
 		}
 		return nil
 	}, func() { out = readNamespacedSysctls() })
@@ -280,11 +298,50 @@ func serviceSysctls(pid int, declared map[string]string) ([]profiles.SysctlChang
 	if err != nil {
 		return nil, err
 	}
-	fresh, err := freshSysctls()
+	runtimeSet := mergeSysctls(dockerDefaultSysctls, declared)
+	fresh, err := freshSysctls(runtimeSet)
 	if err != nil {
 		return nil, err
 	}
-	return diffSysctls(got, fresh, dockerDefaultSysctls, declared), nil
+	changes := diffSysctls(got, fresh, dockerDefaultSysctls, declared)
+	return impliedSysctls(changes, func(set []profiles.SysctlChange) ([]profiles.SysctlChange, error) {
+		m := map[string]string{}
+		for _, c := range set {
+			m[c.Key] = c.Value
+		}
+		after, err := freshSysctls(mergeSysctls(runtimeSet, m))
+		if err != nil {
+			return nil, err
+		}
+		return diffSysctls(got, after, dockerDefaultSysctls, mergeSysctls(declared, m)), nil
+	})
+}
+
+// impliedSysctls drops the changes that follow from the others: writing
+// ip_forward also sets conf.default.forwarding and flips
+// conf.all.accept_redirects, and the runtime's write of ip_forward will do
+// that again. remaining(set) is what still differs from the service's
+// values once set is written into a fresh namespace; a change goes when
+// leaving it out leaves nothing different. Keys are tried in order, each
+// with one fresh namespace. On an error the changes are returned as they are.
+func impliedSysctls(changes []profiles.SysctlChange, remaining func([]profiles.SysctlChange) ([]profiles.SysctlChange, error)) ([]profiles.SysctlChange, error) {
+	if len(changes) < 2 {
+		return changes, nil
+	}
+	kept := slices.Clone(changes)
+	for i := 0; i < len(kept); {
+		trial := slices.Delete(slices.Clone(kept), i, i+1)
+		left, err := remaining(trial)
+		if err != nil {
+			return changes, err
+		}
+		if len(left) == 0 {
+			kept = trial
+			continue
+		}
+		i++
+	}
+	return kept, nil
 }
 
 // sysctlScopes says whether the service has network and IPC namespaces of

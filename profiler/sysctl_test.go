@@ -122,7 +122,7 @@ func TestNamespaceSysctlReading(t *testing.T) {
 	if got["net.core.somaxconn"] != "1000" || got["kernel.msgmax"] != "4096" {
 		t.Errorf("child's somaxconn %q msgmax %q, want 1000 and 4096", got["net.core.somaxconn"], got["kernel.msgmax"])
 	}
-	fresh, err := freshSysctls()
+	fresh, err := freshSysctls(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestDockerDefaultSysctls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := freshSysctls()
+	fresh, err := freshSysctls(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,5 +244,88 @@ func TestSysctlScopes(t *testing.T) {
 		if len(kept) != want {
 			t.Errorf("inScope for %q/%q kept %v", tt.network, tt.ipc, kept)
 		}
+	}
+}
+
+// The trace run sets ip_forward=0 in the service's namespace (the host's 1
+// is inherited otherwise); that write also sets conf.default.forwarding and
+// flips conf.all.accept_redirects. A service that touches none of them must
+// show no change: the baseline has to make the same writes.
+func TestRuntimeWritesSideEffectsAreNotChanges(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err != nil || strings.TrimSpace(string(b)) != "1" {
+		testutil.Skip(t, "the host does not forward IPv4 (dockerd normally turns it on): the side effects cannot show")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	image := "capprof-example/ipforward:latest"
+	if err := exec.CommandContext(ctx, "docker", "image", "inspect", image).Run(); err != nil {
+		testutil.Skip(t, "image "+image+" is not built (scripts/build-image.sh examples/ipforward)")
+	}
+	declared := traceSysctls(nil, true)
+	args := []string{"run", "-d", "--rm", "--entrypoint", "sleep"}
+	for k, v := range declared {
+		args = append(args, "--sysctl", k+"="+v)
+	}
+	out, err := exec.CommandContext(ctx, "docker", append(args, image, "60")...).Output()
+	if err != nil {
+		t.Fatalf("docker run: %v", err)
+	}
+	id := strings.TrimSpace(string(out))
+	defer exec.Command("docker", "rm", "-f", id).Run()
+	out, err = exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.State.Pid}}", id).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := serviceSysctls(pid, declared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 0 {
+		t.Errorf("a container that changed nothing shows %+v", changes)
+	}
+}
+
+// impliedSysctls keeps only the writes the others do not imply; here a
+// toy kernel where setting "fwd" also sets "dflt" and flips "redir".
+func TestImpliedSysctls(t *testing.T) {
+	got := map[string]string{"fwd": "1", "dflt": "1", "redir": "0", "other": "7"}
+	apply := func(set []profiles.SysctlChange) ([]profiles.SysctlChange, error) {
+		state := map[string]string{"fwd": "0", "dflt": "0", "redir": "1", "other": "3"}
+		for _, c := range set {
+			state[c.Key] = c.Value
+			if c.Key == "fwd" {
+				state["dflt"] = c.Value
+				if c.Value == "1" {
+					state["redir"] = "0"
+				} else {
+					state["redir"] = "1"
+				}
+			}
+		}
+		var left []profiles.SysctlChange
+		for _, k := range []string{"dflt", "fwd", "other", "redir"} {
+			if state[k] != got[k] {
+				left = append(left, profiles.SysctlChange{Key: k, Value: got[k], Baseline: state[k]})
+			}
+		}
+		return left, nil
+	}
+	all, _ := apply(nil)
+	kept, err := impliedSysctls(all, apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range kept {
+		keys = append(keys, c.Key)
+	}
+	if !slices.Equal(keys, []string{"fwd", "other"}) {
+		t.Errorf("kept %v, want [fwd other]", keys)
 	}
 }

@@ -46,8 +46,8 @@ func (p *profiler) verify(ctx context.Context, trace profiles.Recording, policy 
 	}
 	if len(v.DeniedCapabilities) > 0 {
 		denied := "capability checks denied: " + strings.Join(v.DeniedCapabilities, "; ")
-		if policy.NoNewPrivileges {
-			denied += " (if the service runs setuid or file-capability programs: no-new-privileges disables them; profile again with --no-new-privileges=false)"
+		if policy.NoNewPrivileges && policy.NoNewPrivilegesWhy == "set as asked" {
+			denied += " (if the service runs setuid or file-capability programs: no-new-privileges disables them; profile again without --no-new-privileges=true)"
 		}
 		problems = append(problems, denied)
 	}

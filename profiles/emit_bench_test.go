@@ -8,7 +8,7 @@ func BenchmarkEmit(b *testing.B) {
 	rec := tunRecording()
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: true})
+		p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: boolPtr(true)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -30,7 +30,7 @@ func BenchmarkEmit(b *testing.B) {
 // the structural check without cgo).
 func BenchmarkValidateSeccomp(b *testing.B) {
 	rec := tunRecording()
-	p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: true})
+	p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: boolPtr(true)})
 	if err != nil {
 		b.Fatal(err)
 	}

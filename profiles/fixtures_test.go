@@ -71,6 +71,13 @@ func fuseRecording() Recording {
 		Devices: []DeviceUse{
 			{Type: "c", Major: 10, Minor: 229, Path: "/dev/fuse", Access: "rw", Programs: []ProgramCount{{Program: "sshfs", Count: 1}, {Program: "fusermount3", Count: 1}}},
 		},
+		// sshfs runs as uid 1000 and mounts through the setuid-root fusermount3.
+		Execs: []ExecUse{
+			{Path: "/usr/bin/fusermount3", Count: 1, CapsGained: []string{"CAP_SYS_ADMIN"}, IDChange: "run by uid 1000: euid 1000 -> 0",
+				File: &ExecFile{Mode: "4755", Setuid: true}},
+			{Path: "/usr/bin/sshfs", Count: 1, File: &ExecFile{Mode: "0755", UID: 0, GID: 0}},
+		},
+		ReadonlyWrites: []PathCount{{Path: "/sys/fs/fuse/connections/42/max_background", Count: 1}},
 	}
 }
 
@@ -100,9 +107,11 @@ var goldenCases = []struct {
 	rec  func() Recording
 	opts PolicyOptions
 }{
-	{"tun", tunRecording, PolicyOptions{NoNewPrivileges: true}},
-	{"ipforward", ipforwardRecording, PolicyOptions{NoNewPrivileges: true}},
-	{"idle", emptyRecording, PolicyOptions{NoNewPrivileges: true}},
-	{"bpftool", bpftoolRecording, PolicyOptions{NoNewPrivileges: true, EngineRejects: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}},
-	{"fuse", fuseRecording, PolicyOptions{NoNewPrivileges: false, SeccompPath: "profiles/fuse-seccomp.json"}},
+	{"tun", tunRecording, PolicyOptions{NoNewPrivileges: boolPtr(true)}},
+	{"ipforward", ipforwardRecording, PolicyOptions{NoNewPrivileges: boolPtr(true)}},
+	{"idle", emptyRecording, PolicyOptions{NoNewPrivileges: boolPtr(true)}},
+	{"bpftool", bpftoolRecording, PolicyOptions{NoNewPrivileges: boolPtr(true), EngineRejects: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}},
+	{"fuse", fuseRecording, PolicyOptions{NoNewPrivileges: boolPtr(false), SeccompPath: "profiles/fuse-seccomp.json"}},
 }
+
+func boolPtr(b bool) *bool { return &b }

@@ -44,6 +44,8 @@ func (p Policy) ComposeOverride() ([]byte, error) {
 	secOpt.Content = append(secOpt.Content, seccompOpt)
 	if p.NoNewPrivileges {
 		secOpt.Content = append(secOpt.Content, scalar("no-new-privileges:true"))
+	} else if p.NoNewPrivilegesWhy != "" {
+		seccompOpt.HeadComment = commentText("no-new-privileges " + p.NoNewPrivilegesWhy)
 	}
 	capDrop := seqNode(overrideTag, yaml.FlowStyle)
 	capDrop.Content = append(capDrop.Content, scalar("ALL"))

@@ -34,7 +34,7 @@ func TestComposeOverrideGolden(t *testing.T) {
 }
 
 func TestComposeOverrideEmptyNeeds(t *testing.T) {
-	p, err := NewPolicy(emptyRecording(), PolicyOptions{NoNewPrivileges: true})
+	p, err := NewPolicy(emptyRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestComposeResetAndOverrideTags(t *testing.T) {
 func TestComposeOverrideHostileProgramName(t *testing.T) {
 	rec := tunRecording()
 	rec.Capabilities[0].Programs = []ProgramCount{{Program: "x\n    privileged: true\n#", Count: 1}}
-	p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: true})
+	p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: boolPtr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,8 +41,10 @@ type Policy struct {
 	// SeccompPath is the seccomp JSON's path relative to the compose project
 	// directory, as security_opt names it.
 	SeccompPath string
-	// NoNewPrivileges adds no-new-privileges:true to security_opt.
-	NoNewPrivileges bool
+	// NoNewPrivileges adds no-new-privileges:true to security_opt, and
+	// NoNewPrivilegesWhy says why it is set or left off.
+	NoNewPrivileges    bool
+	NoNewPrivilegesWhy string
 	// Substitutions are capabilities the engine rejects by name and the one
 	// granted in their place.
 	Substitutions []Substitution
@@ -93,9 +95,11 @@ type PolicyOptions struct {
 	// their place (perfmon_capable, bpf_capable,
 	// checkpoint_restore_ns_capable), and recorded as a Substitution.
 	EngineRejects []string
-	// NoNewPrivileges sets no-new-privileges; callers default it to true.
-	// It also decides which runtime syscalls the profile must allow.
-	NoNewPrivileges bool
+	// NoNewPrivileges sets no-new-privileges when not nil. nil decides from
+	// the recording: on, unless an executed program gained privilege by its
+	// exec (setuid, setgid, file capabilities), which it would withhold. It
+	// also decides which runtime syscalls the profile must allow.
+	NoNewPrivileges *bool
 }
 
 // sysAdminCovers maps the capabilities split off CAP_SYS_ADMIN to the kernel
@@ -123,7 +127,7 @@ func NewPolicy(rec Recording, opts PolicyOptions) (Policy, error) {
 	if err != nil {
 		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
 	}
-	p := Policy{Service: rec.Service, Arch: arch, NoNewPrivileges: opts.NoNewPrivileges}
+	p := Policy{Service: rec.Service, Arch: arch}
 
 	if p.SeccompPath, err = seccompPath(rec.Service, opts.SeccompPath); err != nil {
 		return Policy{}, err
@@ -134,13 +138,21 @@ func NewPolicy(rec Recording, opts PolicyOptions) (Policy, error) {
 	if err := p.decideDevices(rec); err != nil {
 		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
 	}
+	// Before the syscalls: no-new-privileges decides the runtime's.
+	if err := p.decideExecs(rec, opts.NoNewPrivileges, opts.EngineRejects); err != nil {
+		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
+	}
 	if err := p.decideSyscalls(rec); err != nil {
 		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
 	}
 	if err := p.decideSysctls(rec); err != nil {
 		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
 	}
-	p.Warnings = policyWarnings(p)
+	p.Warnings = append(p.Warnings, policyWarnings(p)...)
+	p.Warnings = append(p.Warnings, recordingWarnings(rec)...)
+	p.Warnings = append(p.Warnings, deviceWarnings(p.Devices, rec.Devices)...)
+	sort.Strings(p.Warnings)
+	p.Warnings = slices.Compact(p.Warnings)
 	return p, nil
 }
 
@@ -387,15 +399,15 @@ func policyWarnings(p Policy) []string {
 	if found := has("io_uring_enter", "io_uring_register", "io_uring_setup"); len(found) > 0 {
 		out = append(out, "io_uring ("+strings.Join(found, ", ")+") is allowed: operations submitted through a ring bypass per-syscall seccomp filtering")
 	}
-	if found := has("mount", "ptrace", "umount2"); len(found) > 0 {
-		out = append(out, "on AppArmor hosts the docker-default profile denies "+strings.Join(found, ", ")+" even with the capability: add an AppArmor profile or apparmor=unconfined there")
+	if found := has("mount", "ptrace", "umount2", "fsmount", "move_mount", "open_tree"); len(found) > 0 {
+		out = append(out, "on AppArmor hosts the docker-default profile denies "+strings.Join(found, ", ")+" even with the capability (these machines had no AppArmor to show it): there, add to the service's security_opt `apparmor=unconfined`, or `apparmor=PROFILE` with a profile of your own that allows them")
 	}
 	if keys := p.SysctlKeys(); len(keys) > 0 {
 		out = append(out, "sysctls "+strings.Join(keys, ", ")+" are now set by the runtime at start: /proc/sys is read-only without privileged, so the service's own write of them will fail and its start script must tolerate that")
 	}
 	for _, g := range p.CapAdd {
 		if g.Capability == "SYS_MODULE" {
-			out = append(out, "SYS_MODULE is granted: load the module on the host instead and drop the grant")
+			out = append(out, "SYS_MODULE is granted: load the module on the host instead (modprobe NAME, and list it in /etc/modules-load.d/ to load it at boot) and drop the grant; a module loaded from the container must match the host's kernel anyway")
 		}
 	}
 	sort.Strings(out)
@@ -405,16 +417,17 @@ func policyWarnings(p Policy) []string {
 // Summary is the part of the policy a report shows.
 func (p Policy) Summary() PolicySummary {
 	return PolicySummary{
-		Arch:            p.Arch,
-		CapAdd:          slices.Clone(p.CapAdd),
-		Devices:         slices.Clone(p.Devices),
-		Sysctls:         maps.Clone(p.Sysctls),
-		SyscallsAllowed: len(p.Syscalls),
-		NoSys:           slices.Clone(p.NoSys),
-		SeccompPath:     p.SeccompPath,
-		NoNewPrivileges: p.NoNewPrivileges,
-		Substitutions:   slices.Clone(p.Substitutions),
-		Warnings:        slices.Clone(p.Warnings),
+		Arch:               p.Arch,
+		CapAdd:             slices.Clone(p.CapAdd),
+		Devices:            slices.Clone(p.Devices),
+		Sysctls:            maps.Clone(p.Sysctls),
+		SyscallsAllowed:    len(p.Syscalls),
+		NoSys:              slices.Clone(p.NoSys),
+		SeccompPath:        p.SeccompPath,
+		NoNewPrivileges:    p.NoNewPrivileges,
+		NoNewPrivilegesWhy: p.NoNewPrivilegesWhy,
+		Substitutions:      slices.Clone(p.Substitutions),
+		Warnings:           slices.Clone(p.Warnings),
 	}
 }
 

@@ -175,7 +175,7 @@ func TestNewPolicyErrors(t *testing.T) {
 
 func TestNewPolicySyscalls(t *testing.T) {
 	t.Run("clone3 observed is allowed, not ENOSYS", func(t *testing.T) {
-		p, err := NewPolicy(tunRecording(), PolicyOptions{NoNewPrivileges: true})
+		p, err := NewPolicy(tunRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestNewPolicySyscalls(t *testing.T) {
 		}
 	})
 	t.Run("clone3 not observed answers ENOSYS", func(t *testing.T) {
-		p, err := NewPolicy(fuseRecording(), PolicyOptions{NoNewPrivileges: true})
+		p, err := NewPolicy(fuseRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestNewPolicySyscalls(t *testing.T) {
 	t.Run("runtime syscalls follow no-new-privileges and arch", func(t *testing.T) {
 		for _, nnp := range []bool{true, false} {
 			for _, rec := range []Recording{tunRecording(), fuseRecording()} {
-				p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: nnp})
+				p, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: boolPtr(nnp)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -219,7 +219,7 @@ func TestNewPolicySyscalls(t *testing.T) {
 		}
 	})
 	t.Run("close_range is allowed when runc needs it", func(t *testing.T) {
-		p, err := NewPolicy(emptyRecording(), PolicyOptions{NoNewPrivileges: false})
+		p, err := NewPolicy(emptyRecording(), PolicyOptions{NoNewPrivileges: boolPtr(false)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func TestNewPolicyOrderIndependent(t *testing.T) {
 	rec.Devices = append(rec.Devices,
 		DeviceUse{Type: "c", Major: 1, Minor: 3, Path: "/dev/null", Access: "w", Programs: []ProgramCount{{Program: "sh", Count: 1}}},
 		DeviceUse{Type: "c", Major: 1, Minor: 3, Path: "/dev/null", Access: "r", Programs: []ProgramCount{{Program: "ip", Count: 2}}})
-	want, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: true})
+	want, err := NewPolicy(rec, PolicyOptions{NoNewPrivileges: boolPtr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestNewPolicyOrderIndependent(t *testing.T) {
 		r.Shuffle(len(shuffled.Syscalls), func(i, j int) {
 			shuffled.Syscalls[i], shuffled.Syscalls[j] = shuffled.Syscalls[j], shuffled.Syscalls[i]
 		})
-		got, err := NewPolicy(shuffled, PolicyOptions{NoNewPrivileges: true})
+		got, err := NewPolicy(shuffled, PolicyOptions{NoNewPrivileges: boolPtr(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +282,7 @@ func TestNewPolicyOrderIndependent(t *testing.T) {
 }
 
 func TestPolicyRestrict(t *testing.T) {
-	p, err := NewPolicy(tunRecording(), PolicyOptions{NoNewPrivileges: true})
+	p, err := NewPolicy(tunRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,12 @@ type Recording struct {
 	// kernel.sem, fs.mqueue.*) the service changed in the trace run: their
 	// value at the end of it differs from a fresh container's. Sorted by key.
 	Sysctls []SysctlChange `json:"sysctls,omitempty"`
+	// Execs are the programs the service executed, by path, with what
+	// their execs gained and what their files carry (setuid, file capabilities).
+	Execs []ExecUse `json:"execs,omitempty"`
+	// ReadonlyWrites are paths the service opened for writing in vain
+	// (EROFS), sorted: /sys is read-only without privileged.
+	ReadonlyWrites []PathCount `json:"readonly_writes,omitempty"`
 }
 
 // SysctlChange is one namespaced sysctl the service set.
@@ -91,6 +97,10 @@ const (
 	// container's root the check changes nothing. The service's sysctl
 	// changes are carried by sysctls: instead (Recording.Sysctls).
 	NoiseSysctlWrite NoiseClass = "sysctl-write"
+	// NoiseExecSetup is a check made by the container runtime's init for a
+	// docker exec or a healthcheck, joining the running container before it
+	// executed the command: runtime set-up, not the command's need.
+	NoiseExecSetup NoiseClass = "exec-setup"
 )
 
 // NoiseUse is one (capability, class) pair of checks that were not needs.

@@ -102,8 +102,9 @@ type Invocation struct {
 	Duration     string   `json:"duration,omitempty"`
 	Timeout      string   `json:"timeout"`
 	StartupGrace string   `json:"startup_grace"`
-	// NoNewPrivileges says whether the override sets no-new-privileges.
-	NoNewPrivileges bool `json:"no_new_privileges"`
+	// NoNewPrivileges is the no-new-privileges choice given on the command
+	// line; absent when capprof decided from the trace run.
+	NoNewPrivileges *bool `json:"no_new_privileges,omitempty"`
 	// TraceEnd is how the service ended the trace run: "running" or
 	// "exited N"; replays must end the same way.
 	TraceEnd string `json:"trace_end"`
@@ -126,8 +127,10 @@ type PolicySummary struct {
 	NoSys []string `json:"enosys,omitempty"`
 	// SeccompPath is the profile's path relative to the project directory.
 	SeccompPath string `json:"seccomp_path"`
-	// NoNewPrivileges says whether the override sets no-new-privileges.
-	NoNewPrivileges bool `json:"no_new_privileges"`
+	// NoNewPrivileges says whether the override sets no-new-privileges,
+	// and NoNewPrivilegesWhy why.
+	NoNewPrivileges    bool   `json:"no_new_privileges"`
+	NoNewPrivilegesWhy string `json:"no_new_privileges_why,omitempty"`
 	// Substitutions and Warnings are copied from the Policy.
 	Substitutions []Substitution `json:"substitutions,omitempty"`
 	Warnings      []string       `json:"warnings,omitempty"`

@@ -26,13 +26,13 @@ func testReport(t *testing.T) Report {
 			RefusedSyscalls:    []string{"mount", "fsopen"},
 			DeniedCapabilities: []string{"CAP_SYS_ADMIN"},
 		}},
-		{tunRecording(), PolicyOptions{NoNewPrivileges: true}, &Verification{
+		{tunRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)}, &Verification{
 			Passed:   true,
 			Message:  "all workload commands exited 0 under the override",
 			Commands: []CommandResult{{Where: "exec", Command: "ip tuntap add mode tun tun0", ExitCode: 0, Output: "dropped: passed"}},
 		}},
-		{emptyRecording(), PolicyOptions{NoNewPrivileges: true}, nil},
-		{ipforwardRecording(), PolicyOptions{NoNewPrivileges: true}, &Verification{
+		{emptyRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)}, nil},
+		{ipforwardRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)}, &Verification{
 			Passed:   true,
 			Message:  "all workload commands exited 0 under the override",
 			Commands: []CommandResult{{Where: "exec", Command: "test \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1", ExitCode: 0}},

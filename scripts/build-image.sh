@@ -3,6 +3,7 @@
 # registry: from examples/<app>/image.env, a shell file that sets
 #
 #   PACKAGES   Debian packages installed over a debootstrapped minbase rootfs
+#   SETUP      a shell command run in the finished rootfs (chroot), e.g. setcap
 #   CMD        the image's CMD, a JSON array   (also ENTRYPOINT, WORKDIR)
 #   STATIC_GO  instead of the above: a Go main package (path relative to the
 #              example) built with CGO_ENABLED=0 into the context of the
@@ -27,7 +28,7 @@ TAG=capprof-example/$APP:latest
 LABEL=dev.capprof.content
 START=$SECONDS
 
-PACKAGES='' CMD='' ENTRYPOINT='' WORKDIR='' STATIC_GO=''
+PACKAGES='' SETUP='' CMD='' ENTRYPOINT='' WORKDIR='' STATIC_GO=''
 # shellcheck disable=SC1091
 . "$EXAMPLE/image.env"
 
@@ -142,6 +143,12 @@ build_rootfs() {
 		tar -C "$EXAMPLE/rootfs" -c --owner=0 --group=0 --numeric-owner . |
 			tar -C "$ROOTFS" -x --no-overwrite-dir --numeric-owner
 	fi
+	# SETUP runs in the finished rootfs, e.g. setcap on a program (the
+	# import below keeps file capabilities).
+	if [ -n "$SETUP" ]; then
+		log "$TAG: setup: $SETUP"
+		in_chroot /bin/sh -ec "$SETUP"
+	fi
 }
 
 import_rootfs() {
@@ -150,7 +157,9 @@ import_rootfs() {
 	[ -z "$CMD" ] || changes+=(--change "CMD $CMD")
 	[ -z "$ENTRYPOINT" ] || changes+=(--change "ENTRYPOINT $ENTRYPOINT")
 	[ -z "$WORKDIR" ] || changes+=(--change "WORKDIR $WORKDIR")
-	tar -C "$ROOTFS" -c --numeric-owner --exclude='./dev/*' . |
+	# --xattrs keeps security.capability: the file capabilities packages'
+	# maintainer scripts and SETUP gave programs (Docker's import keeps them).
+	tar -C "$ROOTFS" -c --numeric-owner --xattrs --xattrs-include='security.capability' --exclude='./dev/*' . |
 		docker import "${changes[@]}" - "$TAG" >/dev/null
 }
 

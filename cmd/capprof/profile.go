@@ -33,7 +33,7 @@ Example:
 		&cli.DurationFlag{Name: "startup-grace", Value: 15 * time.Second, Usage: "retry the first workload command this long while the service starts", EnvVars: []string{"CAPPROF_STARTUP_GRACE"}},
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` for the override, seccomp profile and report", EnvVars: []string{"CAPPROF_OUT"}},
 		&cli.BoolFlag{Name: "minimize", Usage: "replay without each grant, by group testing, and drop those the workload passes without", EnvVars: []string{"CAPPROF_MINIMIZE"}},
-		&cli.BoolFlag{Name: "no-new-privileges", Value: true, Usage: "set no-new-privileges in the override; =false for services that run setuid or file-capability programs, which it disables", EnvVars: []string{"CAPPROF_NO_NEW_PRIVILEGES"}},
+		&cli.BoolFlag{Name: "no-new-privileges", Usage: "set (=true) or leave out (=false) no-new-privileges in the override; unset, it is set unless a program the workload executed gained privilege by setuid or file capabilities, which it would withhold", EnvVars: []string{"CAPPROF_NO_NEW_PRIVILEGES"}},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the replay (the result is then unproven)", EnvVars: []string{"CAPPROF_NO_VERIFY"}},
 	},
 	OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -56,11 +56,11 @@ Example:
 				Timeout:      cliCtx.Duration("timeout"),
 				StartupGrace: cliCtx.Duration("startup-grace"),
 			},
-			OutDir:             cliCtx.String("out"),
-			Minimize:           cliCtx.Bool("minimize"),
-			AllowNewPrivileges: !cliCtx.Bool("no-new-privileges"),
-			SkipVerify:         cliCtx.Bool("no-verify"),
-			Progress:           cliCtx.App.ErrWriter,
+			OutDir:          cliCtx.String("out"),
+			Minimize:        cliCtx.Bool("minimize"),
+			NoNewPrivileges: optionalBool(cliCtx, "no-new-privileges"),
+			SkipVerify:      cliCtx.Bool("no-verify"),
+			Progress:        cliCtx.App.ErrWriter,
 		})
 		printResult(cliCtx, res)
 		if err != nil && isLoadError(err) {
@@ -105,4 +105,14 @@ func requireFlags(cliCtx *cli.Context, names ...string) error {
 func isLoadError(err error) bool {
 	var le *profiler.LoadError
 	return errors.As(err, &le)
+}
+
+// optionalBool returns the flag's value when it was given (on the command
+// line or in its environment variable), nil when not.
+func optionalBool(cliCtx *cli.Context, name string) *bool {
+	if !cliCtx.IsSet(name) {
+		return nil
+	}
+	v := cliCtx.Bool(name)
+	return &v
 }
