@@ -253,3 +253,49 @@ func TestBuildRecordingCapsetKeeps(t *testing.T) {
 		})
 	}
 }
+
+// The runtime's checks for a docker exec (after the workload started) are
+// their own noise class; execs and read-only writes of the service's
+// namespaces only are recorded, merged by path.
+func TestBuildRecordingExecsAndExecSetup(t *testing.T) {
+	snap := &tracer.Snapshot{
+		HostMntNS: 1,
+		Namespaces: []tracer.Namespace{
+			{MntNS: 100, MntNSID: 7, Nodename: "abc123", FirstPID: 10, Cgroup: containerID},
+		},
+		CapChecks: []tracer.CapCheck{
+			{MntNS: 100, MntNSID: 7, Cap: capSetpcap, Workload: false, Comm: "runc:[2:INIT]", Count: 3},
+			{MntNS: 100, MntNSID: 7, Cap: 6 /* SETGID */, Workload: false, ExecSetup: true, Comm: "runc:[2:INIT]", Stack: []string{"cap_capable", "security_capable", "ns_capable_setid", "__sys_setresgid"}, Count: 2},
+		},
+		Execs: []tracer.Exec{
+			{MntNS: 100, MntNSID: 7, Path: "/usr/bin/mount", Count: 2, CapsGained: 1 << capSysAdmin, IDChanges: 2, UID: 1000, EUIDBefore: 1000, EUIDAfter: 0, EGIDBefore: 1000, EGIDAfter: 1000},
+			{MntNS: 100, MntNSID: 7, Path: "/bin/sh", Count: 1},
+			{MntNS: 200, MntNSID: 8, Path: "/elsewhere", Count: 1},
+		},
+		ReadonlyWrites: []tracer.ReadonlyWrite{
+			{MntNS: 100, MntNSID: 7, Path: "/sys/kernel/mm/ksm/run", Count: 1},
+			{MntNS: 200, MntNSID: 8, Path: "/sys/other", Count: 1},
+		},
+	}
+	rec, err := buildRecording(snap, map[nsKey]bool{{100, 7}: true}, nil, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var classes []string
+	for _, n := range rec.Noise {
+		classes = append(classes, n.Capability+" "+string(n.Class))
+	}
+	if want := []string{"CAP_SETGID exec-setup", "CAP_SETPCAP runtime-setup"}; !slices.Equal(classes, want) {
+		t.Errorf("noise %v, want %v", classes, want)
+	}
+	want := []profiles.ExecUse{
+		{Path: "/bin/sh", Count: 1, CapsGained: []string{}},
+		{Path: "/usr/bin/mount", Count: 2, CapsGained: []string{"CAP_SYS_ADMIN"}, IDChange: "run by uid 1000: euid 1000 -> 0"},
+	}
+	if fmt.Sprint(rec.Execs) != fmt.Sprint(want) {
+		t.Errorf("execs %+v, want %+v", rec.Execs, want)
+	}
+	if len(rec.ReadonlyWrites) != 1 || rec.ReadonlyWrites[0] != (profiles.PathCount{Path: "/sys/kernel/mm/ksm/run", Count: 1}) {
+		t.Errorf("read-only writes %+v", rec.ReadonlyWrites)
+	}
+}
