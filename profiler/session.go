@@ -192,7 +192,24 @@ func (p *profiler) policyOptions() profiles.PolicyOptions {
 		SeccompPath:     p.out.seccompRel,
 		EngineRejects:   engineRejects(p.version.Version),
 		NoNewPrivileges: p.nnp,
+		SharedMounts:    sharedMounts(p.svc),
 	}
+}
+
+// sharedMounts lists the service's bind mounts with shared or slave
+// propagation, as "target (rshared)".
+func sharedMounts(svc types.ServiceConfig) []string {
+	var out []string
+	for _, v := range svc.Volumes {
+		if v.Type != types.VolumeTypeBind || v.Bind == nil {
+			continue
+		}
+		switch prop := v.Bind.Propagation; prop {
+		case "shared", "rshared", "slave", "rslave":
+			out = append(out, v.Target+" ("+prop+")")
+		}
+	}
+	return out
 }
 
 // writeArtifacts writes the override and the seccomp profile, after checking

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/sys/capability"
 )
 
@@ -166,5 +167,18 @@ services:
 	}
 	if name := project.Services["app"].ContainerName; name != "" {
 		t.Errorf("container_name = %q, want it reset", name)
+	}
+}
+
+func TestSharedMounts(t *testing.T) {
+	var svc types.ServiceConfig
+	svc.Volumes = []types.ServiceVolumeConfig{
+		{Type: types.VolumeTypeBind, Source: "/srv", Target: "/mnt/export", Bind: &types.ServiceVolumeBind{Propagation: "rshared"}},
+		{Type: types.VolumeTypeBind, Source: "/etc", Target: "/host-etc", Bind: &types.ServiceVolumeBind{Propagation: "rprivate"}},
+		{Type: types.VolumeTypeVolume, Source: "data", Target: "/data"},
+		{Type: types.VolumeTypeBind, Source: "/x", Target: "/y"},
+	}
+	if got := sharedMounts(svc); len(got) != 1 || got[0] != "/mnt/export (rshared)" {
+		t.Errorf("sharedMounts = %v", got)
 	}
 }

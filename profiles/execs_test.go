@@ -238,3 +238,24 @@ func TestHotplugDevicesOfferCgroupRules(t *testing.T) {
 		t.Errorf("devices %+v, want all three", p.Devices)
 	}
 }
+
+func TestPropagationWarning(t *testing.T) {
+	rec := fuseRecording() // mounts
+	p, err := NewPolicy(rec, PolicyOptions{SharedMounts: []string{"/mnt/export (rshared)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(p.Warnings, func(w string) bool {
+		return strings.Contains(w, "propagation /mnt/export (rshared)") && strings.Contains(w, "apparmor=unconfined")
+	}) {
+		t.Errorf("no propagation warning in %q", p.Warnings)
+	}
+	// Without a mount, shared bind mounts are nothing to warn about.
+	p, err = NewPolicy(pingRecording(), PolicyOptions{SharedMounts: []string{"/mnt/export (rshared)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(p.Warnings, func(w string) bool { return strings.Contains(w, "propagation") }) {
+		t.Errorf("a propagation warning without any mount: %q", p.Warnings)
+	}
+}

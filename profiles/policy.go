@@ -100,6 +100,9 @@ type PolicyOptions struct {
 	// exec (setuid, setgid, file capabilities), which it would withhold. It
 	// also decides which runtime syscalls the profile must allow.
 	NoNewPrivileges *bool
+	// SharedMounts are the service's bind mounts with shared or slave
+	// propagation ("/mnt/data (rshared)"), for the report.
+	SharedMounts []string
 }
 
 // sysAdminCovers maps the capabilities split off CAP_SYS_ADMIN to the kernel
@@ -151,6 +154,7 @@ func NewPolicy(rec Recording, opts PolicyOptions) (Policy, error) {
 	p.Warnings = append(p.Warnings, policyWarnings(p)...)
 	p.Warnings = append(p.Warnings, recordingWarnings(rec)...)
 	p.Warnings = append(p.Warnings, deviceWarnings(p.Devices, rec.Devices)...)
+	p.Warnings = append(p.Warnings, propagationWarnings(p, opts.SharedMounts)...)
 	sort.Strings(p.Warnings)
 	p.Warnings = slices.Compact(p.Warnings)
 	return p, nil

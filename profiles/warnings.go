@@ -3,6 +3,7 @@ package profiles
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -109,4 +110,26 @@ func deviceWarnings(grants []DeviceGrant, uses []DeviceUse) []string {
 		out = append(out, w)
 	}
 	return out
+}
+
+// propagationWarnings says what mounts made below a shared bind mount need
+// without privileged, when the service mounted anything.
+func propagationWarnings(p Policy, shared []string) []string {
+	if len(shared) == 0 {
+		return nil
+	}
+	mounts := false
+	for _, s := range []string{"mount", "fsmount", "move_mount"} {
+		if _, ok := slices.BinarySearch(p.Syscalls, s); ok {
+			mounts = true
+		}
+	}
+	if !mounts {
+		return nil
+	}
+	list := slices.Clone(shared)
+	sort.Strings(list)
+	return []string{"the service mounts file systems and has bind mounts with propagation " + strings.Join(list, ", ") +
+		": mounts made below them reach the host without privileged too, as long as the host path is a shared mount " +
+		"(check with findmnt -o TARGET,PROPAGATION); on AppArmor hosts the mount itself also needs security_opt `apparmor=unconfined` or a profile of your own"}
 }
