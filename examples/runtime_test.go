@@ -39,8 +39,15 @@ func TestProfileUnderEachRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, runtime := range []string{"runc", "crun"} {
-		t.Run(runtime, func(t *testing.T) {
+	// Both runtimes, each with no-new-privileges on and off: without it the
+	// runtime installs the seccomp filter earlier and makes more calls under
+	// it (setuid, setgroups, capset …), which the profile must allow.
+	for _, tc := range []struct {
+		runtime string
+		nnp     bool
+	}{{"runc", true}, {"runc", false}, {"crun", true}, {"crun", false}} {
+		runtime := tc.runtime
+		t.Run(fmt.Sprintf("%s/no-new-privileges=%v", runtime, tc.nnp), func(t *testing.T) {
 			requireRuntime(t, runtime)
 			dir := writeProject(t, fmt.Sprintf(`
 services:
@@ -51,7 +58,8 @@ services:
     runtime: %[3]s
 `, ex.Service, base, runtime))
 			out := filepath.Join(dir, "out")
-			args := []string{"profile", "-f", filepath.Join(dir, "compose.yml"), "--service", ex.Service, "--out", out}
+			args := []string{"profile", "-f", filepath.Join(dir, "compose.yml"), "--service", ex.Service, "--out", out,
+				fmt.Sprintf("--no-new-privileges=%v", tc.nnp)}
 			for _, c := range ex.Exec {
 				args = append(args, "--exec", c)
 			}
@@ -78,6 +86,9 @@ services:
 			}
 			want := slices.Clone(ex.Expect.CapAdd)
 			sort.Strings(want)
+			if sr.Policy.NoNewPrivileges != tc.nnp {
+				t.Errorf("no-new-privileges %v, want %v as asked", sr.Policy.NoNewPrivileges, tc.nnp)
+			}
 			if got := grantNames(sr.Policy); got != strings.Join(want, ",") {
 				t.Errorf("cap_add = %s, want %s", got, strings.Join(want, ","))
 			}
