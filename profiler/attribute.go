@@ -102,7 +102,7 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		if !mntns[nsKey{c.MntNS, c.MntNSID}] {
 			continue
 		}
-		class, site, isNoise := profiles.ClassifyCheck(c.Workload, c.ForeignCred, c.Stack)
+		class, site, isNoise := profiles.ClassifyCheck(c.Cap, c.Workload, c.ForeignCred, c.Stack)
 		if class == profiles.NoiseRuntimeSetup && c.ExecSetup {
 			class = profiles.NoiseExecSetup
 		}
