@@ -5,11 +5,13 @@ import (
 	"strings"
 )
 
-// NoiseSite is one kernel call site whose capability checks are never needs:
-// the kernel asks only to choose between two outcomes that both let the
-// operation succeed, and says so by checking with CAP_OPT_NOAUDIT (no audit
-// record, no AppArmor or SELinux denial). The capability:cap_capable
-// tracepoint does not carry that option, so a site is known by its frames.
+// NoiseSite is one kernel call site whose capability checks are no needs of
+// a service under the generated override: the kernel asks only to choose
+// between two outcomes that both let the operation succeed, or asks only in
+// a case the override rules out (no_new_privs unset). It says so by
+// checking with CAP_OPT_NOAUDIT (no audit record, no AppArmor or SELinux
+// denial); the capability:cap_capable tracepoint does not carry that
+// option, so a site is known by its frames.
 type NoiseSite struct {
 	// Frames are the kernel functions that identify the site in a stack, any
 	// one of them: each makes this check (or calls what makes it) and no
@@ -80,7 +82,8 @@ var noiseSites = []NoiseSite{
 		Class:      NoiseNoAudit,
 		Source:     "kernel/seccomp.c",
 		Why: "asked only when a seccomp filter is installed without no_new_privs, which fails with EACCES " +
-			"without it; the override sets no-new-privileges, under which the kernel does not ask",
+			"without it; the override sets no-new-privileges, under which the kernel does not ask. " +
+			"(Profiled with --no-new-privileges=false it would be a need, which this table cannot tell)",
 	},
 	{
 		// cap_capable < security_capable < ns_capable_noaudit < do_jit <
@@ -103,7 +106,8 @@ var noiseSites = []NoiseSite{
 		Class:      NoiseNoAudit,
 		Source:     "security/landlock/syscalls.c",
 		Why: "asked only when a Landlock ruleset is enforced without no_new_privs, which fails with EPERM " +
-			"without it; the override sets no-new-privileges, under which the kernel does not ask",
+			"without it; the override sets no-new-privileges, under which the kernel does not ask. " +
+			"(Profiled with --no-new-privileges=false it would be a need, which this table cannot tell)",
 	},
 	{
 		// cap_capable < security_capable < ns_capable_noaudit <
