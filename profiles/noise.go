@@ -83,7 +83,8 @@ var noiseSites = []NoiseSite{
 		Source:     "kernel/seccomp.c",
 		Why: "asked only when a seccomp filter is installed without no_new_privs, which fails with EACCES " +
 			"without it; the override sets no-new-privileges, under which the kernel does not ask. " +
-			"(Profiled with --no-new-privileges=false it would be a need, which this table cannot tell)",
+			"(Where the override leaves no-new-privileges off, as asked or because an exec gained " +
+			"privilege, it is a need that this table cannot tell)",
 	},
 	{
 		// cap_capable < security_capable < ns_capable_noaudit < do_jit <
@@ -107,7 +108,8 @@ var noiseSites = []NoiseSite{
 		Source:     "security/landlock/syscalls.c",
 		Why: "asked only when a Landlock ruleset is enforced without no_new_privs, which fails with EPERM " +
 			"without it; the override sets no-new-privileges, under which the kernel does not ask. " +
-			"(Profiled with --no-new-privileges=false it would be a need, which this table cannot tell)",
+			"(Where the override leaves no-new-privileges off, as asked or because an exec gained " +
+			"privilege, it is a need that this table cannot tell)",
 	},
 	{
 		// cap_capable < security_capable < ns_capable_noaudit <
