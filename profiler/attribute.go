@@ -2,6 +2,8 @@ package profiler
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -98,11 +100,12 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		progs programCounts
 	}
 	noise := map[noiseKey]*noiseAgg{}
+	denials := map[noiseKey]*noiseAgg{}
 	for _, c := range snap.CapChecks {
 		if !mntns[nsKey{c.MntNS, c.MntNSID}] {
 			continue
 		}
-		class, site, isNoise := profiles.ClassifyCheck(c.Workload, c.ForeignCred, c.Stack)
+		class, site, isNoise := profiles.ClassifyCheck(c.Cap, c.Workload, c.ForeignCred, c.Stack)
 		if class == profiles.NoiseRuntimeSetup && c.ExecSetup {
 			class = profiles.NoiseExecSetup
 		}
@@ -124,6 +127,16 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		}
 		if c.Denied {
 			a.use.Denied += c.Count
+			// Kept per site too, in case no check of the capability is
+			// granted: then these are denied-tolerated noise.
+			k := noiseKey{c.Cap, profiles.NoiseDeniedTolerated, site}
+			d := denials[k]
+			if d == nil {
+				d = &noiseAgg{use: profiles.NoiseUse{Capability: profiles.CapName(c.Cap), Class: profiles.NoiseDeniedTolerated, Site: site}, progs: programCounts{}}
+				denials[k] = d
+			}
+			d.use.Count += c.Count
+			d.progs.add(c.Comm, c.Count)
 		} else {
 			a.use.Granted += c.Count
 		}
@@ -158,6 +171,21 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 			a.use.Granted += k.Count
 			a.progs.add(k.Comm, k.Count)
 			a.sites[capsetKeepSite] = true
+		}
+	}
+	// A capability the workload asked for and was never granted is no need:
+	// the trace run had every capability this host can give, and the
+	// service passed without it. It is noise of its own class, so that the
+	// report lists it with the other checks that grant nothing; a replay
+	// still compares its denials with these (replayFindings).
+	for k, d := range denials {
+		if a := needs[k.cap]; a == nil || a.use.Granted == 0 {
+			noise[k] = d
+		}
+	}
+	for c, a := range needs {
+		if a.use.Granted == 0 {
+			delete(needs, c)
 		}
 	}
 	for _, a := range needs {
@@ -340,20 +368,19 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 	// The trace run had every capability this host can give: what it was
 	// denied there (a capability the host lacks, a check made after the
 	// program dropped its own privileges) the service tolerated.
-	deniedInTrace := map[string]uint64{}
-	for _, c := range trace.Capabilities {
-		deniedInTrace[c.Capability] = c.Denied
-	}
-	for _, c := range replay.Capabilities {
-		if c.Denied == 0 || c.Denied <= deniedInTrace[c.Capability] {
+	deniedInTrace := capabilityDenials(trace)
+	deniedInReplay := capabilityDenials(replay)
+	for _, name := range slices.Sorted(maps.Keys(deniedInReplay)) {
+		d := deniedInReplay[name]
+		if d.count == 0 || d.count <= deniedInTrace[name].countOrZero() {
 			continue
 		}
-		progs := make([]string, 0, len(c.Programs))
-		for _, p := range c.Programs {
+		var progs []string
+		for _, p := range d.progs.list() {
 			progs = append(progs, p.Program)
 		}
-		line := fmt.Sprintf("%s (%d denied checks by %s)", c.Capability, c.Denied, strings.Join(progs, ", "))
-		if tolerate[c.Capability] {
+		line := fmt.Sprintf("%s (%d denied checks by %s)", name, d.count, strings.Join(progs, ", "))
+		if tolerate[name] {
 			f.tolerated = append(f.tolerated, line)
 		} else {
 			f.denied = append(f.denied, line)
@@ -388,4 +415,73 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 	}
 	sort.Strings(f.refused)
 	return f
+}
+
+// capabilityDenial is how often one capability was denied and to whom.
+type capabilityDenial struct {
+	count uint64
+	progs programCounts
+}
+
+func (d *capabilityDenial) countOrZero() uint64 {
+	if d == nil {
+		return 0
+	}
+	return d.count
+}
+
+// capabilityDenials sums the denied checks of a recording by capability
+// (kernel name): those of capabilities it also granted, counted among its
+// Capabilities, and those of capabilities it was only denied, which are
+// NoiseDeniedTolerated (or, in a recording made before that class, among its
+// Capabilities with nothing granted). Programs are those that asked, the
+// granted checks' included where a capability was both.
+func capabilityDenials(rec profiles.Recording) map[string]*capabilityDenial {
+	out := map[string]*capabilityDenial{}
+	get := func(name string) *capabilityDenial {
+		d := out[name]
+		if d == nil {
+			d = &capabilityDenial{progs: programCounts{}}
+			out[name] = d
+		}
+		return d
+	}
+	for _, c := range rec.Capabilities {
+		if c.Denied == 0 {
+			continue
+		}
+		d := get(c.Capability)
+		d.count += c.Denied
+		for _, p := range c.Programs {
+			d.progs.add(p.Program, p.Count)
+		}
+	}
+	for _, n := range rec.Noise {
+		if n.Class != profiles.NoiseDeniedTolerated || n.Count == 0 {
+			continue
+		}
+		d := get(n.Capability)
+		d.count += n.Count
+		for _, p := range n.Programs {
+			d.progs.add(p.Program, p.Count)
+		}
+	}
+	return out
+}
+
+// deniedOnlyCapabilities returns the capabilities (kernel names) a recording
+// shows were asked for and never granted, sorted.
+func deniedOnlyCapabilities(rec profiles.Recording) []string {
+	seen := map[string]bool{}
+	for _, c := range rec.Capabilities {
+		if c.Granted == 0 && c.Denied > 0 {
+			seen[c.Capability] = true
+		}
+	}
+	for _, n := range rec.Noise {
+		if n.Class == profiles.NoiseDeniedTolerated {
+			seen[n.Capability] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -12,10 +12,11 @@ import (
 )
 
 const (
-	capChown    = 0
-	capSetpcap  = 8
-	capNetAdmin = 12
-	capSysAdmin = 21
+	capChown       = 0
+	capSetpcap     = 8
+	capNetAdmin    = 12
+	capSysAdmin    = 21
+	capSysResource = 24
 )
 
 var containerID = "abc123" + strings.Repeat("0", 58)
@@ -36,6 +37,9 @@ func syntheticSnapshot() *tracer.Snapshot {
 			{MntNS: 100, MntNSID: 7, Cap: capNetAdmin, Workload: true, Comm: "ip", Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 3},
 			{MntNS: 100, MntNSID: 7, Cap: capNetAdmin, Workload: true, Comm: "ip", Denied: true, Stack: []string{"cap_capable", "security_capable", "ns_capable", "tun_set_iff"}, Count: 1},
 			{MntNS: 100, MntNSID: 7, Cap: capSysAdmin, Workload: true, Comm: "sh", Stack: vmStack, Count: 40},
+			// The host cannot grant SYS_RESOURCE: denied at two sites, and the service carries on.
+			{MntNS: 100, MntNSID: 7, Cap: capSysResource, Workload: true, Comm: "sh", Denied: true, Stack: []string{"cap_capable", "security_capable", "capable", "do_prlimit"}, Count: 2},
+			{MntNS: 100, MntNSID: 7, Cap: capSysResource, Workload: true, Comm: "pipes", Denied: true, Stack: []string{"cap_capable", "security_capable", "capable", "pipe_set_size"}, Count: 1},
 			{MntNS: 100, MntNSID: 7, Cap: capSetpcap, Workload: false, Comm: "runc:[2:INIT]", Count: 38},
 			{MntNS: 200, Cap: capChown, Workload: true, Comm: "elsewhere", Count: 5},
 			{MntNS: 100, MntNSID: 9, Cap: capChown, Workload: true, Comm: "reused", Count: 5},
@@ -80,12 +84,30 @@ func TestBuildRecording(t *testing.T) {
 	if c.Granted != 3 || c.Denied != 1 || len(c.Programs) != 1 || c.Programs[0].Program != "ip" || c.Programs[0].Count != 4 {
 		t.Errorf("CAP_NET_ADMIN use = %+v", c)
 	}
-	classes := map[string]profiles.NoiseClass{}
+	var noise []string
 	for _, n := range rec.Noise {
-		classes[n.Capability] = n.Class
+		noise = append(noise, fmt.Sprintf("%s %s %s %d %v", n.Capability, n.Class, n.Site, n.Count, n.Programs))
 	}
-	if classes["CAP_SYS_ADMIN"] != profiles.NoiseVMAccounting || classes["CAP_SETPCAP"] != profiles.NoiseRuntimeSetup {
-		t.Errorf("noise = %+v, want SYS_ADMIN vm-accounting and SETPCAP runtime-setup", rec.Noise)
+	wantNoise := []string{
+		"CAP_SETPCAP runtime-setup  38 [{runc:[2:INIT] 38}]",
+		"CAP_SYS_ADMIN vm-accounting security_vm_enough_memory_mm 40 [{sh 40}]",
+		// Only denied: noise per site, not a capability use with nothing granted.
+		"CAP_SYS_RESOURCE denied-tolerated do_prlimit 2 [{sh 2}]",
+		"CAP_SYS_RESOURCE denied-tolerated pipe_set_size 1 [{pipes 1}]",
+	}
+	if !slices.Equal(noise, wantNoise) {
+		t.Errorf("noise =\n  %s\nwant\n  %s", strings.Join(noise, "\n  "), strings.Join(wantNoise, "\n  "))
+	}
+	if got := deniedOnlyCapabilities(rec); !slices.Equal(got, []string{"CAP_SYS_RESOURCE"}) {
+		t.Errorf("deniedOnlyCapabilities = %v, want CAP_SYS_RESOURCE", got)
+	}
+	rec.Service = "tun"
+	policy, err := profiles.NewPolicy(rec, profiles.PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(policy.CapAdd) != 1 || policy.CapAdd[0].Capability != "NET_ADMIN" {
+		t.Errorf("cap_add = %+v, want NET_ADMIN only", policy.CapAdd)
 	}
 	if got := names(rec.Syscalls); got != "read" {
 		t.Errorf("syscalls = %s, want read", got)
@@ -115,30 +137,130 @@ func names(uses []profiles.SyscallUse) string {
 func TestReplayFindings(t *testing.T) {
 	snap := syntheticSnapshot()
 	ns := map[nsKey]bool{{100, 7}: true}
-	trace := profiles.Recording{Capabilities: []profiles.CapabilityUse{
-		{Capability: "CAP_SYS_RESOURCE", Denied: 2},             // denied in the trace run too: tolerated
-		{Capability: "CAP_SETPCAP", Granted: 1, Denied: 1},      // setpriv: granted, then denied after its drop
-		{Capability: "CAP_DAC_OVERRIDE", Granted: 4, Denied: 1}, // denied more often in the replay: fails
-	}}
-	replay := profiles.Recording{Capabilities: []profiles.CapabilityUse{
-		{Capability: "CAP_NET_ADMIN", Denied: 1, Programs: []profiles.ProgramCount{{Program: "ip", Count: 1}}},
-		{Capability: "CAP_SYS_RESOURCE", Denied: 2},
+	progs := func(names ...string) []profiles.ProgramCount {
+		var out []profiles.ProgramCount
+		for _, n := range names {
+			out = append(out, profiles.ProgramCount{Program: n, Count: 1})
+		}
+		return out
+	}
+	tolerated := func(capability, site string, n uint64, prog string) profiles.NoiseUse {
+		return profiles.NoiseUse{Capability: capability, Class: profiles.NoiseDeniedTolerated, Site: site, Count: n, Programs: progs(prog)}
+	}
+	// The trace run: SYS_RESOURCE only denied (the host lacks it), at two
+	// sites; SETPCAP granted, then denied after setpriv's own drop;
+	// DAC_OVERRIDE granted and once denied.
+	trace := profiles.Recording{
+		Capabilities: []profiles.CapabilityUse{
+			{Capability: "CAP_DAC_OVERRIDE", Granted: 4, Denied: 1},
+			{Capability: "CAP_SETPCAP", Granted: 1, Denied: 1},
+		},
+		Noise: []profiles.NoiseUse{
+			tolerated("CAP_SYS_RESOURCE", "do_prlimit", 1, "sh"),
+			tolerated("CAP_SYS_RESOURCE", "pipe_set_size", 1, "sh"),
+			{Capability: "CAP_SYS_ADMIN", Class: profiles.NoiseVMAccounting, Count: 40},
+		},
+	}
+	// The same trace run recorded before denied-tolerated existed.
+	oldTrace := profiles.Recording{Capabilities: []profiles.CapabilityUse{
+		{Capability: "CAP_DAC_OVERRIDE", Granted: 4, Denied: 1},
 		{Capability: "CAP_SETPCAP", Granted: 1, Denied: 1},
-		{Capability: "CAP_DAC_OVERRIDE", Granted: 2, Denied: 3},
-		{Capability: "CAP_CHOWN", Granted: 3},
+		{Capability: "CAP_SYS_RESOURCE", Denied: 2},
 	}}
 	policy := profiles.Policy{Syscalls: []string{"read"}, NoSys: []string{"clone3"}}
-	f := replayFindings(trace, replay, snap, ns, policy, "amd64", nil)
-	if len(f.denied) != 2 || !strings.HasPrefix(f.denied[0], "CAP_NET_ADMIN") || !strings.HasPrefix(f.denied[1], "CAP_DAC_OVERRIDE") {
-		t.Errorf("denied = %v, want CAP_NET_ADMIN and CAP_DAC_OVERRIDE", f.denied)
+	tests := []struct {
+		name     string
+		replay   profiles.Recording
+		tolerate map[string]bool
+		// wantDenied and wantTolerated are the capabilities of the lines.
+		wantDenied, wantTolerated []string
+	}{
+		{
+			name: "a grant the override left out is only denied in the replay: denied-tolerated there, a failure here",
+			replay: profiles.Recording{
+				Capabilities: []profiles.CapabilityUse{{Capability: "CAP_CHOWN", Granted: 3}},
+				Noise:        []profiles.NoiseUse{tolerated("CAP_NET_ADMIN", "tun_set_iff", 1, "ip")},
+			},
+			wantDenied: []string{"CAP_NET_ADMIN"},
+		},
+		{
+			name: "denied as often as in the trace run, at other sites",
+			replay: profiles.Recording{Noise: []profiles.NoiseUse{
+				tolerated("CAP_SYS_RESOURCE", "do_prlimit", 2, "sh"),
+			}},
+		},
+		{
+			name: "denied more often than in the trace run",
+			replay: profiles.Recording{Noise: []profiles.NoiseUse{
+				tolerated("CAP_SYS_RESOURCE", "do_prlimit", 2, "sh"),
+				tolerated("CAP_SYS_RESOURCE", "pipe_set_size", 1, "pipes"),
+			}},
+			wantDenied: []string{"CAP_SYS_RESOURCE"},
+		},
+		{
+			name: "granted and denied: only more denials than the trace run's count",
+			replay: profiles.Recording{Capabilities: []profiles.CapabilityUse{
+				{Capability: "CAP_SETPCAP", Granted: 1, Denied: 1},
+				{Capability: "CAP_DAC_OVERRIDE", Granted: 2, Denied: 3},
+			}},
+			wantDenied: []string{"CAP_DAC_OVERRIDE"},
+		},
+		{
+			name: "a granted capability only denied in the replay, with denials in the trace run",
+			replay: profiles.Recording{Noise: []profiles.NoiseUse{
+				tolerated("CAP_DAC_OVERRIDE", "generic_permission", 2, "nginx"),
+			}},
+			wantDenied: []string{"CAP_DAC_OVERRIDE"},
+		},
+		{
+			name: "minimization left the capability out on purpose",
+			replay: profiles.Recording{Noise: []profiles.NoiseUse{
+				tolerated("CAP_NET_ADMIN", "tun_set_iff", 1, "ip"),
+				tolerated("CAP_DAC_OVERRIDE", "generic_permission", 2, "nginx"),
+			}},
+			tolerate:      map[string]bool{"CAP_NET_ADMIN": true},
+			wantDenied:    []string{"CAP_DAC_OVERRIDE"},
+			wantTolerated: []string{"CAP_NET_ADMIN"},
+		},
+		{
+			name: "other noise in the replay never fails it",
+			replay: profiles.Recording{Noise: []profiles.NoiseUse{
+				{Capability: "CAP_SYS_ADMIN", Class: profiles.NoiseVMAccounting, Count: 400},
+				{Capability: "CAP_SYSLOG", Class: profiles.NoiseNoAudit, Site: "kallsyms_show_value", Count: 1},
+			}},
+		},
 	}
-	if len(f.refused) != 1 || !strings.HasPrefix(f.refused[0], "mount") {
-		t.Errorf("refused = %v, want mount only (read is allowed, clone3 is ENOSYS)", f.refused)
+	capsOf := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			name, _, _ := strings.Cut(l, " ")
+			out = append(out, name)
+		}
+		return out
 	}
-	// A capability minimization left out on purpose is tolerated, not denied.
-	f = replayFindings(trace, replay, snap, ns, policy, "amd64", map[string]bool{"CAP_NET_ADMIN": true})
-	if len(f.denied) != 1 || len(f.tolerated) != 1 || !strings.HasPrefix(f.tolerated[0], "CAP_NET_ADMIN") {
-		t.Errorf("with CAP_NET_ADMIN tolerated: denied %v tolerated %v", f.denied, f.tolerated)
+	for _, tt := range tests {
+		for _, tr := range []struct {
+			name string
+			rec  profiles.Recording
+		}{{"trace", trace}, {"trace recorded before denied-tolerated", oldTrace}} {
+			t.Run(tt.name+"/"+tr.name, func(t *testing.T) {
+				f := replayFindings(tr.rec, tt.replay, snap, ns, policy, "amd64", tt.tolerate)
+				if got := capsOf(f.denied); !slices.Equal(got, tt.wantDenied) {
+					t.Errorf("denied = %q, want %v", f.denied, tt.wantDenied)
+				}
+				if got := capsOf(f.tolerated); !slices.Equal(got, tt.wantTolerated) {
+					t.Errorf("tolerated = %q, want %v", f.tolerated, tt.wantTolerated)
+				}
+				if len(f.refused) != 1 || !strings.HasPrefix(f.refused[0], "mount") {
+					t.Errorf("refused = %v, want mount only (read is allowed, clone3 is ENOSYS)", f.refused)
+				}
+			})
+		}
+	}
+	// The line says how often and who.
+	f := replayFindings(trace, tests[2].replay, snap, ns, policy, "amd64", nil)
+	if want := "CAP_SYS_RESOURCE (3 denied checks by pipes, sh)"; len(f.denied) != 1 || f.denied[0] != want {
+		t.Errorf("denied = %q, want [%q]", f.denied, want)
 	}
 }
 
@@ -297,5 +419,19 @@ func TestBuildRecordingExecsAndExecSetup(t *testing.T) {
 	}
 	if len(rec.ReadonlyWrites) != 1 || rec.ReadonlyWrites[0] != (profiles.PathCount{Path: "/sys/kernel/mm/ksm/run", Count: 1}) {
 		t.Errorf("read-only writes %+v", rec.ReadonlyWrites)
+	}
+}
+
+// A failed trace run names every capability it was denied, those only
+// denied (denied-tolerated noise now) and those also granted.
+func TestDeniedHint(t *testing.T) {
+	p := &profiler{host: profiles.HostFacts{Arch: "amd64"}}
+	ns := map[nsKey]bool{{100, 7}: true}
+	hint := p.deniedHint(syntheticSnapshot(), ns)
+	if !strings.Contains(hint, "denied CAP_NET_ADMIN, CAP_SYS_RESOURCE in the trace run") || !strings.Contains(hint, "cannot grant them") {
+		t.Errorf("hint = %q, want CAP_NET_ADMIN and CAP_SYS_RESOURCE named", hint)
+	}
+	if hint := p.deniedHint(&tracer.Snapshot{}, ns); hint != "" {
+		t.Errorf("hint without denials = %q, want none", hint)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -106,16 +108,15 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	if len(trace.containers) > 0 {
 		rec.ImageID = trace.containers[0].ImageID
 	}
-	needed, deniedOnly := 0, 0
+	needed := 0
 	for _, c := range rec.Capabilities {
 		if c.Granted > 0 {
 			needed++
-		} else {
-			deniedOnly++
 		}
 	}
-	fmt.Fprintf(p.progress, "capprof: recorded %s needed (%d only denied, and tolerated), %s of noise, %s, %s\n",
-		count(needed, "capability", "capabilities"), deniedOnly, count(len(rec.Noise), "kind", "kinds"),
+	deniedOnly := len(deniedOnlyCapabilities(rec))
+	fmt.Fprintf(p.progress, "capprof: recorded %s needed, %s of noise (%s only denied, and tolerated, among them), %s, %s\n",
+		count(needed, "capability", "capabilities"), count(len(rec.Noise), "kind", "kinds"), count(deniedOnly, "capability", "capabilities"),
 		count(len(rec.Syscalls), "syscall", "syscalls"), count(len(rec.Devices), "device", "devices"))
 	return p.finish(ctx, rec, opts.Minimize, opts.SkipVerify)
 }
@@ -180,12 +181,7 @@ func (p *profiler) deniedHint(snap *tracer.Snapshot, ns map[nsKey]bool) string {
 	if err != nil {
 		return ""
 	}
-	var denied []string
-	for _, c := range rec.Capabilities {
-		if c.Denied > 0 {
-			denied = append(denied, c.Capability)
-		}
-	}
+	denied := slices.Sorted(maps.Keys(capabilityDenials(rec)))
 	if len(denied) == 0 {
 		return ""
 	}

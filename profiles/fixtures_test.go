@@ -16,14 +16,10 @@ func tunRecording() Recording {
 				Programs: []ProgramCount{{Program: "ip", Count: 12}},
 				Sites:    []string{"tun_set_iff", "dev_ioctl", "tun_set_iff"},
 			},
-			{
-				// Only denied: the workload tolerated it, so it is no need.
-				Capability: "CAP_NET_RAW", Denied: 2,
-				Programs: []ProgramCount{{Program: "ping", Count: 2}},
-				Sites:    []string{"inet_create"},
-			},
 		},
 		Noise: []NoiseUse{
+			// Only denied: the workload tolerated it, so it is no need.
+			{Capability: "CAP_NET_RAW", Class: NoiseDeniedTolerated, Count: 2, Programs: []ProgramCount{{Program: "ping", Count: 2}}, Site: "inet_create"},
 			{Capability: "CAP_SYS_ADMIN", Class: NoiseVMAccounting, Count: 31, Programs: []ProgramCount{{Program: "sh", Count: 20}, {Program: "ip", Count: 11}}, Site: "security_vm_enough_memory_mm"},
 			{Capability: "CAP_SETPCAP", Class: NoiseRuntimeSetup, Count: 40, Programs: []ProgramCount{{Program: "runc:[2:INIT]", Count: 40}}, Site: "__x64_sys_prctl"},
 		},

@@ -12,7 +12,9 @@ type Recording struct {
 	// Arch is the libseccomp name of the architecture the recording was made on
 	// ("amd64", "arm64"); syscall names are valid for it only.
 	Arch string `json:"arch"`
-	// Capabilities are the checks the workload itself made, one entry per capability.
+	// Capabilities are the checks the workload itself made, one entry per
+	// capability it was granted at least once. (Recordings made before
+	// NoiseDeniedTolerated hold the only-denied ones here too, with Granted 0.)
 	Capabilities []CapabilityUse `json:"capabilities"`
 	// Noise are the checks that were seen but are not needs, with the reason.
 	Noise []NoiseUse `json:"noise"`
@@ -101,6 +103,14 @@ const (
 	// docker exec or a healthcheck, joining the running container before it
 	// executed the command: runtime set-up, not the command's need.
 	NoiseExecSetup NoiseClass = "exec-setup"
+	// NoiseDeniedTolerated is a capability the trace run asked for and was
+	// only ever denied: the trace run had every capability this host can
+	// give, so either the host cannot grant it (a bounding set without
+	// CAP_SYS_RESOURCE) or the program had dropped it itself, and the
+	// service passed its workload without it (a setrlimit raise that failed
+	// and was ignored). The override does not grant it, and a replay may be
+	// denied it as often as the trace run was. Count is the denied checks.
+	NoiseDeniedTolerated NoiseClass = "denied-tolerated"
 )
 
 // NoiseUse is one (capability, class) pair of checks that were not needs.

@@ -83,20 +83,27 @@ func TestReportJSONGolden(t *testing.T) {
 // The same facts in another order give the same bytes, and JSON leaves the
 // report it was given alone.
 func TestReportJSONDeterministic(t *testing.T) {
-	r := testReport(t)
+	// tun gets a second capability, so that there is an order to shuffle.
+	report := func() Report {
+		r := testReport(t)
+		tun := &r.Services[1].Recording
+		tun.Capabilities = append(tun.Capabilities, CapabilityUse{Capability: "CAP_NET_RAW", Granted: 1, Programs: []ProgramCount{{Program: "ping", Count: 1}}})
+		return r
+	}
+	r := report()
 	want, err := r.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	shuffled := testReport(t)
+	shuffled := report()
 	s := shuffled.Services
 	s[0], s[2] = s[2], s[0]
 	tun := &s[1].Recording
 	tun.Syscalls[0], tun.Syscalls[5] = tun.Syscalls[5], tun.Syscalls[0]
-	tun.Noise[0], tun.Noise[1] = tun.Noise[1], tun.Noise[0]
+	tun.Noise[0], tun.Noise[2] = tun.Noise[2], tun.Noise[0]
 	tun.Capabilities[0], tun.Capabilities[1] = tun.Capabilities[1], tun.Capabilities[0]
 	shuffled.Host.NotGranted[0], shuffled.Host.NotGranted[1] = shuffled.Host.NotGranted[1], shuffled.Host.NotGranted[0]
-	before := testReport(t)
+	before := report()
 	before.Services = shuffled.Services
 	before.Host = shuffled.Host
 
