@@ -200,7 +200,27 @@ func (p *Policy) decideExecs(rec Recording, nnp *bool, engineRejects []string) e
 		p.NoNewPrivileges = false
 		p.NoNewPrivilegesWhy = "left off as asked"
 	}
+	if !p.NoNewPrivileges {
+		p.grantWithoutNoNewPrivs(rec)
+	}
 	return nil
+}
+
+// grantWithoutNoNewPrivs grants the checks that are noise only under
+// no-new-privileges (a seccomp filter or a Landlock ruleset installed
+// without no_new_privs), for a policy that leaves it off.
+func (p *Policy) grantWithoutNoNewPrivs(rec Recording) {
+	for _, n := range rec.Noise {
+		if !withoutNoNewPrivsSite(n.Site, n.Capability) {
+			continue
+		}
+		c, err := ParseCap(n.Capability)
+		if err != nil {
+			continue
+		}
+		p.addGrant(composeCapName(c), fmt.Sprintf("%s (%s): %s without no_new_privs, which needs it; the override leaves no-new-privileges off",
+			programsEvidence(n.Programs, "check", "checks"), n.Site, n.Site))
+	}
 }
 
 // execGain says what one program's exec gained, e.g.

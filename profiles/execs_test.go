@@ -259,3 +259,32 @@ func TestPropagationWarning(t *testing.T) {
 		t.Errorf("a propagation warning without any mount: %q", p.Warnings)
 	}
 }
+
+// A seccomp filter installed without no_new_privs needs CAP_SYS_ADMIN: noise
+// while the override sets no-new-privileges, a grant when it leaves it off.
+func TestSeccompWithoutNoNewPrivs(t *testing.T) {
+	rec := pingRecording()
+	rec.Noise = []NoiseUse{{Capability: "CAP_SYS_ADMIN", Class: NoiseNoAudit, Count: 1, Site: "do_seccomp", Programs: []ProgramCount{{Program: "chronyd", Count: 1}}}}
+	p, err := NewPolicy(rec, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(p.CapAdd, func(g Grant) bool { return g.Capability == "SYS_ADMIN" }) {
+		t.Errorf("SYS_ADMIN granted under no-new-privileges: %+v", p.CapAdd)
+	}
+	p, err = NewPolicy(rec, PolicyOptions{NoNewPrivileges: boolPtr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(p.CapAdd, func(g Grant) bool { return g.Capability == "SYS_ADMIN" && strings.Contains(g.Evidence, "do_seccomp") }) {
+		t.Errorf("no SYS_ADMIN for do_seccomp without no-new-privileges: %+v", p.CapAdd)
+	}
+	// Another no-audit site stays noise either way.
+	rec.Noise[0].Site = "simple_xattr_list"
+	if p, err = NewPolicy(rec, PolicyOptions{NoNewPrivileges: boolPtr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(p.CapAdd, func(g Grant) bool { return g.Capability == "SYS_ADMIN" }) {
+		t.Errorf("SYS_ADMIN granted for simple_xattr_list: %+v", p.CapAdd)
+	}
+}

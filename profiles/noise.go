@@ -37,6 +37,10 @@ type NoiseSite struct {
 	Source string
 	// Why says what the answer decides and why the workload does not need it.
 	Why string
+	// WithoutNoNewPrivs marks a check the kernel makes only for a task
+	// without no_new_privs: noise under no-new-privileges, a need when the
+	// override leaves it off (NewPolicy grants it then).
+	WithoutNoNewPrivs bool
 }
 
 // noiseSites are the no-audit call sites a container's workload reaches,
@@ -83,8 +87,8 @@ var noiseSites = []NoiseSite{
 		Source:     "kernel/seccomp.c",
 		Why: "asked only when a seccomp filter is installed without no_new_privs, which fails with EACCES " +
 			"without it; the override sets no-new-privileges, under which the kernel does not ask. " +
-			"(Where the override leaves no-new-privileges off, as asked or because an exec gained " +
-			"privilege, it is a need that this table cannot tell)",
+			"Where the override leaves no-new-privileges off it is a need, and NewPolicy grants it",
+		WithoutNoNewPrivs: true,
 	},
 	{
 		// cap_capable < security_capable < ns_capable_noaudit < do_jit <
@@ -108,8 +112,8 @@ var noiseSites = []NoiseSite{
 		Source:     "security/landlock/syscalls.c",
 		Why: "asked only when a Landlock ruleset is enforced without no_new_privs, which fails with EPERM " +
 			"without it; the override sets no-new-privileges, under which the kernel does not ask. " +
-			"(Where the override leaves no-new-privileges off, as asked or because an exec gained " +
-			"privilege, it is a need that this table cannot tell)",
+			"Where the override leaves no-new-privileges off it is a need, and NewPolicy grants it",
+		WithoutNoNewPrivs: true,
 	},
 	{
 		// cap_capable < security_capable < ns_capable_noaudit <
@@ -351,4 +355,15 @@ func firstCaller(frames []string) string {
 		return f
 	}
 	return ""
+}
+
+// withoutNoNewPrivsSite says whether a noise site's check is made only for
+// tasks without no_new_privs (see NoiseSite.WithoutNoNewPrivs).
+func withoutNoNewPrivsSite(site, capability string) bool {
+	for _, ns := range noiseSites {
+		if ns.WithoutNoNewPrivs && ns.Capability == capability && slices.Contains(ns.Frames, site) {
+			return true
+		}
+	}
+	return false
 }
