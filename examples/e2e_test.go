@@ -37,7 +37,7 @@ type example struct {
 	// answer is already minimal.
 	Minimize        bool     `json:"minimize"`
 	MinimizeRemoves []string `json:"minimize_removes"`
-	Expect   struct {
+	Expect          struct {
 		CapAdd  []string `json:"cap_add"`
 		Devices []string `json:"devices"`
 		// Sysctls are exactly the sysctls the merged project must set;
