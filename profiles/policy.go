@@ -36,7 +36,9 @@ type Policy struct {
 	// workload made plus what the runtime makes under the filter.
 	Syscalls []string
 	// NoSys are system calls answered ENOSYS instead of EPERM, so that libc
-	// falls back (clone3 to clone) instead of failing.
+	// and language runtimes fall back to older calls (clone3 to clone,
+	// faccessat2 to faccessat) instead of failing: the FallbackSyscalls the
+	// workload was not seen making and Arch has.
 	NoSys []string
 	// SeccompPath is the seccomp JSON's path relative to the compose project
 	// directory, as security_opt names it.
@@ -350,11 +352,11 @@ func (p *Policy) decideSyscalls(rec Recording) error {
 		p.Syscalls = append(p.Syscalls, s)
 	}
 	sort.Strings(p.Syscalls)
-	for _, s := range FallbackSyscalls {
-		if !set[s] {
-			p.NoSys = append(p.NoSys, s)
-		}
+	nosys, err := fallbackSyscalls(p.Arch, set)
+	if err != nil {
+		return err
 	}
+	p.NoSys = nosys
 	sort.Strings(p.NoSys)
 	return nil
 }

@@ -87,7 +87,7 @@ func (p Policy) SeccompProfile(arch string) ([]byte, error) {
 		sort.Strings(nosys)
 		prof.Syscalls = append(prof.Syscalls, &seccomp.Syscall{
 			LinuxSyscall: specs.LinuxSyscall{Names: slices.Compact(nosys), Action: specs.ActErrno, ErrnoRet: &enosys},
-			Comment:      "not seen; ENOSYS instead of EPERM so libc falls back (clone3 to clone)",
+			Comment:      "not seen; ENOSYS instead of EPERM, as from an older kernel, so that callers fall back (clone3 to clone, faccessat2 to faccessat, openat2 to openat)",
 		})
 	}
 	var buf bytes.Buffer
