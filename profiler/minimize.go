@@ -157,6 +157,8 @@ func firstLine(s string) string {
 type MinimizeOptions struct {
 	// Dir is the output directory of an earlier `capprof profile`.
 	Dir string
+	// Arch is as Options.Arch; empty means the earlier profile's --arch.
+	Arch string
 	// Progress receives one line per step.
 	Progress io.Writer
 }
@@ -166,6 +168,9 @@ type MinimizeOptions struct {
 // verifies it and writes the report with the replays that proved each
 // removal.
 func Minimize(ctx context.Context, opts MinimizeOptions) (*Result, error) {
+	if _, err := ParseArch(opts.Arch); err != nil {
+		return nil, err
+	}
 	reportPath := filepath.Join(opts.Dir, "report.json")
 	b, err := os.ReadFile(reportPath)
 	if err != nil {
@@ -202,6 +207,13 @@ func Minimize(ctx context.Context, opts MinimizeOptions) (*Result, error) {
 	}
 	defer p.Close()
 	p.host.NotGranted = report.Host.NotGranted
+	arch := opts.Arch
+	if arch == "" {
+		arch = in.Arch
+	}
+	if err := p.translateTo(arch, sr.Recording.Arch); err != nil {
+		return nil, err
+	}
 	p.traceEnd = &runOutcome{runningAtEnd: in.TraceEnd == "running"}
 	if code, ok := strings.CutPrefix(in.TraceEnd, "exited "); ok {
 		fmt.Sscanf(code, "%d", &p.traceEnd.exitCode)

@@ -20,6 +20,9 @@ type outputPaths struct {
 	// seccompRel is the profile's path as the override names it: relative
 	// to the project directory, where compose resolves it.
 	seccompRel string
+	// archSeccomp is the profile translated to another architecture
+	// (--arch), beside seccomp; empty without one.
+	archSeccomp string
 	// created says capprof made dir, so that a run that writes nothing can
 	// take it away again.
 	created bool
@@ -107,8 +110,10 @@ func (o outputPaths) checkOwnership() error {
 			return fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, o.report)
 		}
 	}
-	if _, err := os.Stat(o.seccomp); err == nil && !ours {
-		return fmt.Errorf("%w: %s exists and no report.json of capprof's is beside it: move it or choose another --out", ErrOutput, o.seccomp)
+	for _, s := range []string{o.seccomp, o.archSeccomp} {
+		if _, err := os.Stat(s); s != "" && err == nil && !ours {
+			return fmt.Errorf("%w: %s exists and no report.json of capprof's is beside it: move it or choose another --out", ErrOutput, s)
+		}
 	}
 	return nil
 }

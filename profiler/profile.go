@@ -33,6 +33,10 @@ type Options struct {
 	NoNewPrivileges *bool
 	// SkipVerify leaves out the replay; the result is then unverified.
 	SkipVerify bool
+	// Arch is the architecture of a second seccomp profile, translated from
+	// the recording's and not verified ("arm64", or "aarch64"); empty or the
+	// recording's own architecture: none.
+	Arch string
 	// Progress receives one line per step.
 	Progress io.Writer
 }
@@ -53,6 +57,9 @@ type Result struct {
 // ErrVerificationFailed when the replay did not pass (the files and the
 // report saying why are written).
 func Profile(ctx context.Context, opts Options) (*Result, error) {
+	if _, err := ParseArch(opts.Arch); err != nil {
+		return nil, err
+	}
 	p, err := newSession(ctx, opts.ComposeFiles, opts.Service, opts.Workload, opts.OutDir, opts.NoNewPrivileges, opts.Progress)
 	if err != nil {
 		return nil, err
@@ -70,6 +77,9 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 			p.out.removeIfUnused()
 		}
 	}()
+	if err := p.translateTo(opts.Arch, p.host.Arch); err != nil {
+		return nil, err
+	}
 	trace, err := p.runService(ctx, "trace", traceFiles, nil)
 	if err != nil {
 		return nil, err
@@ -128,7 +138,8 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 	if err != nil {
 		return nil, fmt.Errorf("decide the policy: %w", err)
 	}
-	if err := p.writeArtifacts(policy, rec.Arch); err != nil {
+	archProfile, err := p.writeArtifacts(policy, rec.Arch)
+	if err != nil {
 		return nil, err
 	}
 	sr := profiles.ServiceReport{Recording: rec, Invocation: p.invocation()}
@@ -140,11 +151,12 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 			return nil, err
 		}
 		sr.Minimization = m
-		if err := p.writeArtifacts(policy, rec.Arch); err != nil {
+		if archProfile, err = p.writeArtifacts(policy, rec.Arch); err != nil {
 			return nil, err
 		}
 	}
 	sr.Policy = policy.Summary()
+	sr.Policy.ArchProfile = archProfile
 	// The report is written before the replay too, so that an interrupted
 	// replay leaves files that say they are unverified.
 	if _, err := p.writeReport(sr); err != nil {
@@ -165,11 +177,15 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 	if err != nil {
 		return nil, err
 	}
+	files := []string{p.out.override, p.out.seccomp, p.out.report}
+	if p.out.archSeccomp != "" {
+		files = append(files, p.out.archSeccomp)
+	}
 	return &Result{
 		Report:  report,
 		Policy:  policy,
-		Files:   []string{p.out.override, p.out.seccomp, p.out.report},
-		Summary: summaryLines(p.tp, len(p.emulated) > 0, policy, sr.Verification, sr.Minimization),
+		Files:   files,
+		Summary: summaryLines(p.tp, len(p.emulated) > 0, policy, archProfile, sr.Verification, sr.Minimization),
 	}, verifyErr
 }
 
@@ -203,6 +219,7 @@ func (p *profiler) invocation() *profiles.Invocation {
 		Timeout:         p.workload.Timeout.String(),
 		StartupGrace:    p.workload.StartupGrace.String(),
 		NoNewPrivileges: p.nnp,
+		Arch:            p.arch,
 	}
 	if p.workload.Duration > 0 {
 		in.Duration = p.workload.Duration.String()
@@ -245,7 +262,7 @@ func privilegedClosure(project *types.Project, svc types.ServiceConfig) []string
 }
 
 // summaryLines is the before/after table printed at the end.
-func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, v *profiles.Verification, m *profiles.Minimization) []string {
+func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, ap *profiles.ArchProfile, v *profiles.Verification, m *profiles.Minimization) []string {
 	before := "privileged"
 	if emulated {
 		before = "privileged (emulated)"
@@ -285,6 +302,10 @@ func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, v *p
 		}
 		lines = append(lines, fmt.Sprintf("%-14s %-36s %s", "minimized", fmt.Sprintf("%d replays", m.Replays), "removed "+list(removed)))
 	}
+	if ap != nil {
+		lines = append(lines, fmt.Sprintf("%-14s %-36s %s", "syscalls "+ap.To, "translated from "+ap.From+", not verified",
+			fmt.Sprintf("%d allowed, %d answered ENOSYS, %d renamed, dropped %s", ap.SyscallsAllowed, len(ap.NoSys), len(ap.Translated), list(ap.Dropped))))
+	}
 	return append(lines, fmt.Sprintf("%-14s %-36s %s", "replay", "", result))
 }
 
@@ -302,4 +323,19 @@ func nnpSummary(policy profiles.Policy) string {
 		return "no-new-privileges"
 	}
 	return "allowed: " + policy.NoNewPrivilegesWhy
+}
+
+// ParseArch checks an --arch value: empty (none), amd64 or arm64, or the
+// kernel's names for them (x86_64, aarch64). It returns the value as the
+// profiles name it ("aarch64" is "arm64"), so that the command line can
+// refuse a wrong one before anything runs.
+func ParseArch(arch string) (string, error) {
+	if arch == "" {
+		return "", nil
+	}
+	a, err := profiles.ParseArch(arch)
+	if err != nil {
+		return "", fmt.Errorf("--arch: %w", err)
+	}
+	return a, nil
 }

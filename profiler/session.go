@@ -41,6 +41,9 @@ type profiler struct {
 	traceEnd *runOutcome
 	// nnp is the caller's no-new-privileges choice; nil decides from the trace run.
 	nnp *bool
+	// arch is the architecture a second seccomp profile is translated to
+	// (--arch); empty when it is the recording's.
+	arch string
 }
 
 // newSession loads the project, checks the output directory, reaches Docker,
@@ -212,28 +215,69 @@ func sharedMounts(svc types.ServiceConfig) []string {
 	return out
 }
 
-// writeArtifacts writes the override and the seccomp profile, after checking
-// that libseccomp compiles the profile.
-func (p *profiler) writeArtifacts(policy profiles.Policy, arch string) error {
+// writeArtifacts writes the override and the seccomp profile and, with
+// --arch, the profile translated to that architecture, after checking that
+// libseccomp compiles each. It returns the translated profile's summary for
+// the report, nil without one.
+func (p *profiler) writeArtifacts(policy profiles.Policy, arch string) (*profiles.ArchProfile, error) {
 	y, err := policy.ComposeOverride()
 	if err != nil {
-		return fmt.Errorf("write compose override: %w", err)
+		return nil, fmt.Errorf("write compose override: %w", err)
 	}
 	js, err := policy.SeccompProfile(arch)
 	if err != nil {
-		return fmt.Errorf("write seccomp profile: %w", err)
+		return nil, fmt.Errorf("write seccomp profile: %w", err)
 	}
 	if err := profiles.ValidateSeccomp(js); err != nil {
-		return fmt.Errorf("generated seccomp profile does not compile: %w", err)
+		return nil, fmt.Errorf("generated seccomp profile does not compile: %w", err)
+	}
+	var translated profiles.Policy
+	var translatedJS []byte
+	if p.arch != "" {
+		if translated, err = policy.ForArch(p.arch); err != nil {
+			return nil, fmt.Errorf("write the %s seccomp profile: %w", p.arch, err)
+		}
+		if translatedJS, err = translated.SeccompProfile(p.arch); err != nil {
+			return nil, fmt.Errorf("write the %s seccomp profile: %w", p.arch, err)
+		}
+		if err := profiles.ValidateSeccomp(translatedJS); err != nil {
+			return nil, fmt.Errorf("generated %s seccomp profile does not compile: %w", p.arch, err)
+		}
 	}
 	if err := writeFile(p.out.override, y); err != nil {
-		return err
+		return nil, err
 	}
 	if err := writeFile(p.out.seccomp, js); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(p.progress, "capprof: wrote %s and %s\n", p.out.override, p.out.seccomp)
-	return nil
+	if translatedJS == nil {
+		return nil, nil
+	}
+	if err := writeFile(p.out.archSeccomp, translatedJS); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(p.progress, "capprof: wrote %s, translated to %s (a replay runs on %s only: not verified)\n", p.out.archSeccomp, p.arch, arch)
+	return translated.ArchProfile(), nil
+}
+
+// translateTo sets the architecture a second seccomp profile is translated
+// to, when it is not the recorded one, and checks that its file is
+// capprof's to write, as prepareOutput checks the others.
+func (p *profiler) translateTo(arch, recorded string) error {
+	if arch == "" {
+		return nil
+	}
+	to, err := ParseArch(arch)
+	if err != nil {
+		return err
+	}
+	if from, err := profiles.ParseArch(recorded); err == nil && from == to {
+		return nil
+	}
+	p.arch = to
+	p.out.archSeccomp = profiles.ArchSeccompPath(p.out.seccomp, to)
+	return p.out.checkOwnership()
 }
 
 // writeReport writes report.json for one service.

@@ -20,8 +20,8 @@ import (
 type Policy struct {
 	// Service is the compose service name.
 	Service string
-	// Arch is the architecture the recording was made on ("amd64", "arm64");
-	// the syscall names are valid for it only.
+	// Arch is the architecture the syscall names are valid for ("amd64",
+	// "arm64"): the recording's, or the one ForArch translated them to.
 	Arch string
 	// CapAdd are the capabilities to add after dropping all, sorted by name,
 	// written without "CAP_" as compose files write them ("NET_ADMIN").
@@ -36,8 +36,14 @@ type Policy struct {
 	// workload made plus what the runtime makes under the filter.
 	Syscalls []string
 	// NoSys are system calls answered ENOSYS instead of EPERM, so that libc
-	// falls back (clone3 to clone) instead of failing.
+	// and language runtimes fall back to older calls (clone3 to clone,
+	// faccessat2 to faccessat) instead of failing: the FallbackSyscalls the
+	// workload was not seen making and Arch has.
 	NoSys []string
+	// Translation says how the system calls were carried from the
+	// recording's architecture to Arch; nil for the recording's own (see
+	// ForArch).
+	Translation *ArchTranslation
 	// SeccompPath is the seccomp JSON's path relative to the compose project
 	// directory, as security_opt names it.
 	SeccompPath string
@@ -126,7 +132,7 @@ func NewPolicy(rec Recording, opts PolicyOptions) (Policy, error) {
 	if rec.Service == "" {
 		return Policy{}, ErrNoService
 	}
-	arch, err := normalizeArch(rec.Arch)
+	arch, err := ParseArch(rec.Arch)
 	if err != nil {
 		return Policy{}, fmt.Errorf("service %q: %w", rec.Service, err)
 	}
@@ -350,11 +356,11 @@ func (p *Policy) decideSyscalls(rec Recording) error {
 		p.Syscalls = append(p.Syscalls, s)
 	}
 	sort.Strings(p.Syscalls)
-	for _, s := range FallbackSyscalls {
-		if !set[s] {
-			p.NoSys = append(p.NoSys, s)
-		}
+	nosys, err := fallbackSyscalls(p.Arch, set)
+	if err != nil {
+		return err
 	}
+	p.NoSys = nosys
 	sort.Strings(p.NoSys)
 	return nil
 }

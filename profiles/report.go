@@ -105,6 +105,9 @@ type Invocation struct {
 	// NoNewPrivileges is the no-new-privileges choice given on the command
 	// line; absent when capprof decided from the trace run.
 	NoNewPrivileges *bool `json:"no_new_privileges,omitempty"`
+	// Arch is --arch: the architecture a second seccomp profile was
+	// translated to, when it is not the recording's.
+	Arch string `json:"arch,omitempty"`
 	// TraceEnd is how the service ended the trace run: "running" or
 	// "exited N"; replays must end the same way.
 	TraceEnd string `json:"trace_end"`
@@ -113,7 +116,8 @@ type Invocation struct {
 // PolicySummary is the part of a Policy a report shows; the full syscall
 // list is in the seccomp profile it names.
 type PolicySummary struct {
-	// Arch is the architecture the seccomp profile is valid for.
+	// Arch is the architecture the seccomp profile is valid for: the
+	// recording's, where the replay ran.
 	Arch string `json:"arch"`
 	// CapAdd and Devices are the grants with their evidence.
 	CapAdd  []Grant       `json:"cap_add"`
@@ -134,6 +138,9 @@ type PolicySummary struct {
 	// Substitutions and Warnings are copied from the Policy.
 	Substitutions []Substitution `json:"substitutions,omitempty"`
 	Warnings      []string       `json:"warnings,omitempty"`
+	// ArchProfile is the seccomp profile translated to another architecture
+	// (--arch), written beside the verified one and not replayed.
+	ArchProfile *ArchProfile `json:"arch_profile,omitempty"`
 }
 
 // Verification is the result of running the service, and its exec'd
@@ -277,6 +284,7 @@ func normalizeServiceReport(s ServiceReport) ServiceReport {
 	sort.SliceStable(out.Policy.CapAdd, func(i, j int) bool { return out.Policy.CapAdd[i].Capability < out.Policy.CapAdd[j].Capability })
 	sort.SliceStable(out.Policy.Devices, func(i, j int) bool { return out.Policy.Devices[i].HostPath < out.Policy.Devices[j].HostPath })
 	sort.SliceStable(out.Policy.Substitutions, func(i, j int) bool { return out.Policy.Substitutions[i].Wanted < out.Policy.Substitutions[j].Wanted })
+	out.Policy.ArchProfile = p.ArchProfile.normalized()
 
 	if v := s.Verification; v != nil {
 		vc := *v

@@ -111,17 +111,6 @@ var ArchRuntimeSyscalls = map[string][]string{
 	},
 }
 
-// FallbackSyscalls are system calls that libc or runc probe and fall back
-// from when the kernel answers ENOSYS; an EPERM instead is fatal (glibc ≥ 2.34
-// cannot start threads when clone3 gets EPERM). When the workload was not
-// seen making one, the profile answers ENOSYS for it. Sorted. fchmodat2 is
-// absent because libseccomp 2.5.4 does not know the name yet.
-var FallbackSyscalls = []string{
-	"clone3",      // glibc pthread_create falls back to clone
-	"close_range", // glibc closefrom falls back to reading /proc/self/fd
-	"faccessat2",  // glibc faccessat falls back to faccessat
-}
-
 // RuntimeSyscalls returns the system calls the container runtime makes after
 // installing the seccomp filter, up to and including the final execve, for
 // the given no-new-privileges setting and any architecture. Sorted, unique.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -32,36 +34,46 @@ var archAliases = map[string]string{
 	"aarch64": "arm64",
 }
 
-// normalizeArch returns the recording's arch as a key of archMaps.
-func normalizeArch(arch string) (string, error) {
+// ParseArch returns an architecture as a key of archMaps: "amd64" or
+// "arm64", the kernel's names ("x86_64", "aarch64") accepted.
+func ParseArch(arch string) (string, error) {
 	if a, ok := archAliases[arch]; ok {
 		arch = a
 	}
 	if _, ok := archMaps[arch]; !ok {
-		known := make([]string, 0, len(archMaps))
-		for k := range archMaps {
+		var known []string
+		for _, k := range slices.Sorted(maps.Keys(archMaps)) {
+			for alias, a := range archAliases {
+				if a == k {
+					k += " or " + alias
+				}
+			}
 			known = append(known, k)
 		}
-		sort.Strings(known)
-		return "", fmt.Errorf("%w: %q (supported: %v)", ErrUnknownArch, arch, known)
+		return "", fmt.Errorf("%w: %q (supported: %s)", ErrUnknownArch, arch, strings.Join(known, ", "))
 	}
 	return arch, nil
 }
 
 // SeccompProfile renders the policy as a Docker seccomp profile for arch
 // (empty means the policy's own): everything not allowed fails with EPERM,
-// and NoSys fails with ENOSYS so libc falls back. The JSON is indented by two
-// spaces and ends with a newline.
+// and NoSys fails with ENOSYS so libc falls back. For another architecture
+// than the policy's, the policy is translated first (ForArch). The JSON is
+// indented by two spaces and ends with a newline.
 func (p Policy) SeccompProfile(arch string) ([]byte, error) {
 	if arch == "" {
 		arch = p.Arch
 	}
-	arch, err := normalizeArch(arch)
+	arch, err := ParseArch(arch)
 	if err != nil {
 		return nil, err
 	}
 	if p.Arch != "" && arch != p.Arch {
-		return nil, fmt.Errorf("%w: the policy was recorded on %s, not %s; syscall names differ between architectures", ErrUnknownArch, p.Arch, arch)
+		translated, err := p.ForArch(arch)
+		if err != nil {
+			return nil, err
+		}
+		return translated.SeccompProfile(arch)
 	}
 	if len(p.Syscalls) == 0 {
 		return nil, fmt.Errorf("%w: no allowed system calls; build the policy with NewPolicy", ErrInvalidSeccomp)
@@ -79,7 +91,7 @@ func (p Policy) SeccompProfile(arch string) ([]byte, error) {
 	sort.Strings(allow)
 	prof.Syscalls = append(prof.Syscalls, &seccomp.Syscall{
 		LinuxSyscall: specs.LinuxSyscall{Names: slices.Compact(allow), Action: specs.ActAllow},
-		Comment:      fmt.Sprintf("made by service %s during the trace run, or by the container runtime after it installs the filter", p.Service),
+		Comment:      allowComment(p),
 	})
 	if len(p.NoSys) > 0 {
 		enosys := errnoENOSYS
@@ -87,7 +99,7 @@ func (p Policy) SeccompProfile(arch string) ([]byte, error) {
 		sort.Strings(nosys)
 		prof.Syscalls = append(prof.Syscalls, &seccomp.Syscall{
 			LinuxSyscall: specs.LinuxSyscall{Names: slices.Compact(nosys), Action: specs.ActErrno, ErrnoRet: &enosys},
-			Comment:      "not seen; ENOSYS instead of EPERM so libc falls back (clone3 to clone)",
+			Comment:      "not seen; ENOSYS instead of EPERM, as from an older kernel, so that callers fall back (clone3 to clone, faccessat2 to faccessat, openat2 to openat)",
 		})
 	}
 	var buf bytes.Buffer
@@ -98,4 +110,14 @@ func (p Policy) SeccompProfile(arch string) ([]byte, error) {
 		return nil, fmt.Errorf("encode seccomp profile: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// allowComment says where the allowed system calls come from, and for a
+// translated profile that no replay checked it.
+func allowComment(p Policy) string {
+	c := fmt.Sprintf("made by service %s during the trace run, or by the container runtime after it installs the filter", p.Service)
+	if t := p.Translation; t != nil {
+		c += fmt.Sprintf("; recorded on %s and translated to %s's names, not verified by a replay", t.From, t.To)
+	}
+	return c
 }

@@ -18,6 +18,8 @@ var profileCommand = &cli.Command{
 	Description: `Starts the service (and what it depends on) under its own compose project name with
 the privilege it asks for, runs the workload, records what it used, writes DIR/compose.override.yml,
 DIR/seccomp/SERVICE.json and DIR/report.json, then replays the workload under the override.
+With --arch arm64 on an amd64 host (or the reverse) it also writes DIR/seccomp/SERVICE.arm64.json,
+the seccomp profile translated to that architecture's system call names; no replay checks it.
 
 Example:
    capprof profile -f examples/tun/compose.yml --service tun \
@@ -34,6 +36,7 @@ Example:
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR` for the override, seccomp profile and report", EnvVars: []string{"CAPPROF_OUT"}},
 		&cli.BoolFlag{Name: "minimize", Usage: "replay without each grant, by group testing, and drop those the workload passes without", EnvVars: []string{"CAPPROF_MINIMIZE"}},
 		&cli.BoolFlag{Name: "no-new-privileges", Usage: "set (=true) or leave out (=false) no-new-privileges in the override; unset, it is set unless a program the workload executed gained privilege by setuid or file capabilities, which it would withhold", EnvVars: []string{"CAPPROF_NO_NEW_PRIVILEGES"}},
+		&cli.StringFlag{Name: "arch", Usage: "also write seccomp/SERVICE.`ARCH`.json, the seccomp profile translated to ARCH (amd64 or x86_64, arm64 or aarch64), unverified: the replay runs on the recording's architecture (default: the recording's, no second profile)", EnvVars: []string{"CAPPROF_ARCH"}},
 		&cli.BoolFlag{Name: "no-verify", Usage: "skip the replay (the result is then unproven)", EnvVars: []string{"CAPPROF_NO_VERIFY"}},
 	},
 	OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -45,6 +48,9 @@ Example:
 		}
 		if err := requireFlags(cliCtx, "file", "service", "out"); err != nil {
 			return err
+		}
+		if _, err := profiler.ParseArch(cliCtx.String("arch")); err != nil {
+			return usageError{err}
 		}
 		res, err := profiler.Profile(cliCtx.Context, profiler.Options{
 			ComposeFiles: cliCtx.StringSlice("file"),
@@ -60,6 +66,7 @@ Example:
 			Minimize:        cliCtx.Bool("minimize"),
 			NoNewPrivileges: optionalBool(cliCtx, "no-new-privileges"),
 			SkipVerify:      cliCtx.Bool("no-verify"),
+			Arch:            cliCtx.String("arch"),
 			Progress:        cliCtx.App.ErrWriter,
 		})
 		printResult(cliCtx, res)
