@@ -124,10 +124,14 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 			needed++
 		}
 	}
-	deniedOnly := len(deniedOnlyCapabilities(rec))
-	fmt.Fprintf(p.progress, "capprof: recorded %s needed, %s of noise (%s only denied, and tolerated, among them), %s, %s\n",
-		count(needed, "capability", "capabilities"), count(len(rec.Noise), "kind", "kinds"), count(deniedOnly, "capability", "capabilities"),
-		count(len(rec.Syscalls), "syscall", "syscalls"), count(len(rec.Devices), "device", "devices"))
+	tolerated := ""
+	if n := len(deniedOnlyCapabilities(rec)); n > 0 {
+		tolerated = " (" + count(n, "capability", "capabilities") + " only denied, and tolerated, among them)"
+	}
+	fmt.Fprintf(p.progress, "capprof: recorded %s needed, %s of noise%s, %s, %s, %s executed\n",
+		count(needed, "capability", "capabilities"), count(len(rec.Noise), "kind", "kinds"), tolerated,
+		count(len(rec.Syscalls), "syscall", "syscalls"), count(len(rec.Devices), "device", "devices"),
+		count(len(rec.Execs), "program", "programs"))
 	return p.finish(ctx, rec, opts.Minimize, opts.SkipVerify)
 }
 
