@@ -8,15 +8,29 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// leftovers lists the containers of capprof's own compose projects.
-func leftovers(t *testing.T) string {
+// projectLine is how capprof announces the compose project of a run.
+var projectLine = regexp.MustCompile(`as compose project (capprof-(?:trace|replay)-\S+)`)
+
+// leftovers lists the containers that remain of the compose projects
+// capprof's output says it started; other runs' (tests in parallel,
+// other users of the engine) are not this run's to judge.
+func leftovers(t *testing.T, output string) string {
 	t.Helper()
+	projects := map[string]bool{}
+	for _, m := range projectLine.FindAllStringSubmatch(output, -1) {
+		projects[m[1]] = true
+	}
+	if len(projects) == 0 {
+		return ""
+	}
 	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=com.docker.compose.project",
 		"--format", `{{.Label "com.docker.compose.project"}} {{.Names}}`).Output()
 	if err != nil {
@@ -24,7 +38,7 @@ func leftovers(t *testing.T) string {
 	}
 	var mine []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if strings.HasPrefix(line, "capprof-trace-") || strings.HasPrefix(line, "capprof-replay-") {
+		if project, _, _ := strings.Cut(line, " "); projects[project] {
 			mine = append(mine, line)
 		}
 	}
@@ -78,7 +92,7 @@ func TestProfileFailures(t *testing.T) {
 			if entries, _ := os.ReadDir(out); len(entries) != 0 {
 				t.Errorf("a failed trace run wrote %d files into %s", len(entries), out)
 			}
-			if left := leftovers(t); left != "" {
+			if left := leftovers(t, string(output)); left != "" {
 				t.Errorf("left running: %s", left)
 			}
 		})
@@ -98,12 +112,22 @@ func TestProfileInterruptCleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	observing := make(chan struct{})
-	var log bytes.Buffer
+	var (
+		mu  sync.Mutex
+		log bytes.Buffer
+	)
+	logText := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return log.String()
+	}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		signaled := false
 		for sc.Scan() {
+			mu.Lock()
 			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
 			if !signaled && strings.Contains(sc.Text(), "observing for") {
 				signaled = true
 				close(observing)
@@ -114,9 +138,9 @@ func TestProfileInterruptCleansUp(t *testing.T) {
 	case <-observing:
 	case <-time.After(2 * time.Minute):
 		_ = cmd.Process.Kill()
-		t.Fatalf("the trace run never started observing:\n%s", log.String())
+		t.Fatalf("the trace run never started observing:\n%s", logText())
 	}
-	if left := leftovers(t); left == "" {
+	if left := leftovers(t, logText()); left == "" {
 		t.Fatal("no trace container is running before the interrupt: the test proves nothing")
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -133,8 +157,8 @@ func TestProfileInterruptCleansUp(t *testing.T) {
 	if got := exitCode(err); got != 130 {
 		t.Errorf("an interrupted profile exited %d, want 130", got)
 	}
-	if left := leftovers(t); left != "" {
-		t.Errorf("left running after Ctrl-C: %s\n%s", left, log.String())
+	if left := leftovers(t, logText()); left != "" {
+		t.Errorf("left running after Ctrl-C: %s\n%s", left, logText())
 	}
 }
 
@@ -164,7 +188,7 @@ services:
 	if took := time.Since(start); took > 45*time.Second {
 		t.Errorf("took %s: capprof retried against a container that had exited", took)
 	}
-	if left := leftovers(t); left != "" {
+	if left := leftovers(t, output); left != "" {
 		t.Errorf("left running: %s", left)
 	}
 }
