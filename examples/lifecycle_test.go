@@ -199,4 +199,9 @@ services:
 	if v := sr.Verification; v == nil || !v.Passed || len(v.Commands) == 0 || v.Commands[0].Where != "health" {
 		t.Errorf("verification = %+v, want passed with the healthcheck as its first command", v)
 	}
+	// The runtime's init joining the running container for the check is
+	// set-up noise of its own class, not the healthcheck's need.
+	if !slices.ContainsFunc(sr.Noise, func(n profiles.NoiseUse) bool { return n.Class == profiles.NoiseExecSetup }) {
+		t.Errorf("no exec-setup noise among %+v", sr.Noise)
+	}
 }
