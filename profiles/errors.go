@@ -35,4 +35,7 @@ var (
 	// ErrInvalidSysctl is returned for a recorded sysctl whose key or value
 	// cannot be written into a compose file as it is.
 	ErrInvalidSysctl = errors.New("invalid sysctl")
+	// ErrFileCaps is returned for a security.capability value capprof
+	// cannot decode.
+	ErrFileCaps = errors.New("invalid file capabilities")
 )

@@ -2,7 +2,6 @@ package profiles
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -71,9 +70,6 @@ type FileCaps struct {
 	// -1 for revisions 1 and 2.
 	RootID int64
 }
-
-// ErrFileCaps is returned for a security.capability value capprof cannot decode.
-var ErrFileCaps = errors.New("invalid file capabilities")
 
 // vfs_cap_data (include/uapi/linux/capability.h).
 const (
