@@ -205,3 +205,33 @@ services:
 		t.Errorf("no exec-setup noise among %+v", sr.Noise)
 	}
 }
+
+// A file-capability program executed by a relative path cannot be read
+// from the image (the caller's directory is unknown), but its exec gained
+// the capability without an id change: that is granted, and the kernel
+// then lets the exec pass under the override.
+func TestRelativeFileCapabilityExec(t *testing.T) {
+	bin := endToEnd(t, "filecap")
+	dir := writeProject(t, `
+services:
+  relcap:
+    image: capprof-example/filecap:latest
+    pull_policy: never
+    user: "1000:1000"
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "cd /usr/local/bin && exec ./httpd -f -p 80 -h /srv/www"]
+`)
+	out := filepath.Join(dir, "out")
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "relcap", "--out", out,
+		"--timeout", "20s", "--exec", `for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -q -O- http://127.0.0.1:80/ >/dev/null || exit 1; sleep 0.2; done`)
+	if code != 0 {
+		t.Fatalf("capprof profile: exit %d\n%s", code, output)
+	}
+	sr := readReport(t, filepath.Join(out, "report.json")).Services[0]
+	if got := grantNames(sr.Policy); got != "NET_BIND_SERVICE" {
+		t.Errorf("cap_add = %s, want NET_BIND_SERVICE for ./httpd's file capability\n%s", got, output)
+	}
+	if v := sr.Verification; v == nil || !v.Passed {
+		t.Errorf("verification = %+v, want passed", v)
+	}
+}

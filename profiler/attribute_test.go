@@ -435,3 +435,13 @@ func TestDeniedHint(t *testing.T) {
 		t.Errorf("hint without denials = %q, want none", hint)
 	}
 }
+
+func TestNewReadonlyWrites(t *testing.T) {
+	trace := []profiles.PathCount{{Path: "/sys/a", Count: 1}, {Path: "/etc/x", Count: 2}}
+	replay := []profiles.PathCount{{Path: "/sys/a", Count: 1}, {Path: "/etc/x", Count: 3}, {Path: "/proc/sys/vm/overcommit_memory", Count: 1}}
+	got := newReadonlyWrites(trace, replay)
+	want := []string{"/etc/x (3 times)", "/proc/sys/vm/overcommit_memory (1 time)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("newReadonlyWrites = %v, want %v", got, want)
+	}
+}

@@ -30,14 +30,6 @@ var weakerAlternative = map[string]string{
 // are tolerated. It returns the smaller policy, the record of the replays and
 // the capabilities (kernel names) whose denials the final replay tolerates.
 func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy profiles.Policy) (profiles.Policy, *profiles.Minimization, map[string]bool, error) {
-	var items []string
-	for _, g := range policy.CapAdd {
-		items = append(items, g.Capability)
-	}
-	for _, d := range policy.Devices {
-		items = append(items, d.HostPath)
-	}
-	fmt.Fprintf(p.progress, "capprof: minimizing %d grants by replay\n", len(items))
 	trialPath := filepath.Join(p.tmp, "trial.override.yml")
 	replay := func(candidate profiles.Policy, left []string) (bool, string, error) {
 		y, err := candidate.ComposeOverride()
@@ -58,13 +50,45 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 		fmt.Fprintf(p.progress, "capprof:   replay without %s: %s\n", strings.Join(left, ", "), verdict)
 		return v.Passed, firstLine(v.Message), nil
 	}
+	// First no-new-privileges, left off because a program gained privilege
+	// by its exec: whether the service needs what it gained only a replay
+	// shows, and the grants are then minimized under the setting that stays.
+	var first []profiles.Trial
+	var removedFirst []profiles.RemovedGrant
+	if !policy.NoNewPrivileges && p.nnp == nil {
+		candidate, err := policy.WithNoNewPrivileges(rec, "set: a replay passed with it, so what the executed programs gained by their exec is not needed")
+		if err != nil {
+			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+		}
+		passed, why, err := replay(candidate, []string{newPrivileges})
+		if err != nil {
+			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+		}
+		first = append(first, profiles.Trial{Number: 1, Without: []string{newPrivileges}, Passed: passed, Why: why})
+		if passed {
+			removedFirst = append(removedFirst, profiles.RemovedGrant{Grant: newPrivileges, ProvedBy: 1})
+			policy = candidate
+		}
+	}
+
+	var items []string
+	for _, g := range policy.CapAdd {
+		items = append(items, g.Capability)
+	}
+	for _, d := range policy.Devices {
+		items = append(items, d.HostPath)
+	}
+	fmt.Fprintf(p.progress, "capprof: minimizing %d grants by replay\n", len(items))
 	needed, trials, err := minimizeGrants(items, func(keep []string) (bool, string, error) {
 		return replay(policy.Restrict(keep), without(items, keep))
 	})
 	if err != nil {
 		return policy, nil, nil, fmt.Errorf("minimize: %w", err)
 	}
-	m := &profiles.Minimization{Trials: trials}
+	for i := range trials {
+		trials[i].Number += len(first)
+	}
+	m := &profiles.Minimization{Trials: append(first, trials...), Removed: removedFirst}
 	for _, it := range without(items, needed) {
 		for _, tr := range trials {
 			if tr.Passed && slices.Contains(tr.Without, it) {
@@ -89,23 +113,6 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 		if passed {
 			m.Removed = append(m.Removed, profiles.RemovedGrant{Grant: strong, ProvedBy: len(m.Trials), ReplacedBy: weak})
 			needed, final = keep, candidate
-		}
-	}
-	// no-new-privileges left off because a program gained privilege by its
-	// exec: whether the service needs what it gained, only a replay shows.
-	if !final.NoNewPrivileges && p.nnp == nil {
-		candidate, err := final.WithNoNewPrivileges(rec, "set: a replay passed with it, so what the executed programs gained by their exec is not needed")
-		if err != nil {
-			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
-		}
-		passed, why, err := replay(candidate, []string{newPrivileges})
-		if err != nil {
-			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
-		}
-		m.Trials = append(m.Trials, profiles.Trial{Number: len(m.Trials) + 1, Without: []string{newPrivileges}, Passed: passed, Why: why})
-		if passed {
-			m.Removed = append(m.Removed, profiles.RemovedGrant{Grant: newPrivileges, ProvedBy: len(m.Trials)})
-			final = candidate
 		}
 	}
 	m.Replays = len(m.Trials)

@@ -326,7 +326,7 @@ func nnpSummary(policy profiles.Policy) string {
 	if policy.NoNewPrivileges {
 		return "no-new-privileges"
 	}
-	return "allowed: " + policy.NoNewPrivilegesWhy
+	return "allowed (" + strings.TrimPrefix(policy.NoNewPrivilegesWhy, "left off: ") + ")"
 }
 
 // ParseArch checks an --arch value: empty (none), amd64 or arm64, or the

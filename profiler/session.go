@@ -208,7 +208,7 @@ func sharedMounts(svc types.ServiceConfig) []string {
 			continue
 		}
 		switch prop := v.Bind.Propagation; prop {
-		case "shared", "rshared", "slave", "rslave":
+		case "shared", "rshared": // slave only receives the host's mounts
 			out = append(out, v.Target+" ("+prop+")")
 		}
 	}

@@ -263,12 +263,13 @@ func containerSysctls(pid int) (map[string]string, error) {
 
 // freshSysctls reads the namespaced sysctls of a new network and IPC
 // namespace, which disappears again with the thread's switch back, after
-// writing set into it (in key order) as the runtime writes a container's
-// sysctls at start. Some writes change other keys too: ip_forward sets
-// conf.all/default.forwarding and flips conf.all.accept_redirects, so the
-// baseline must have them made, not only overlaid. A write the fresh
-// namespace refuses (a key it lacks) is left to the overlay in diffSysctls.
-func freshSysctls(set map[string]string) (map[string]string, error) {
+// writing set into it (in key order) and then then (in its order), as the
+// runtime writes a container's sysctls at start. Some writes change other
+// keys too: ip_forward sets conf.all/default.forwarding and flips
+// conf.all.accept_redirects, so the baseline must have them made, not only
+// overlaid. A write the fresh namespace refuses (a key it lacks) is left to
+// the overlay in diffSysctls.
+func freshSysctls(set map[string]string, then ...profiles.SysctlChange) (map[string]string, error) {
 	var out map[string]string
 	err := inThreadNamespaces(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWIPC); err != nil {
@@ -279,12 +280,16 @@ func freshSysctls(set map[string]string) (map[string]string, error) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		writes := make([]profiles.SysctlChange, 0, len(keys)+len(then))
 		for _, k := range keys {
-			if strings.Contains(k, "/") || strings.Contains(k, "..") {
+			writes = append(writes, profiles.SysctlChange{Key: k, Value: set[k]})
+		}
+		for _, w := range append(writes, then...) {
+			if strings.Contains(w.Key, "/") || strings.Contains(w.Key, "..") {
 				continue
 			}
-			path := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
-			_ = os.WriteFile(path, []byte(set[k]), 0)
+			path := filepath.Join("/proc/sys", strings.ReplaceAll(w.Key, ".", "/"))
+			_ = os.WriteFile(path, []byte(w.Value), 0)
 		}
 		return nil
 	}, func() { out = readNamespacedSysctls() })
@@ -304,44 +309,104 @@ func serviceSysctls(pid int, declared map[string]string) ([]profiles.SysctlChang
 		return nil, err
 	}
 	changes := diffSysctls(got, fresh, dockerDefaultSysctls, declared)
-	return impliedSysctls(changes, func(set []profiles.SysctlChange) ([]profiles.SysctlChange, error) {
-		m := map[string]string{}
-		for _, c := range set {
-			m[c.Key] = c.Value
-		}
-		after, err := freshSysctls(mergeSysctls(runtimeSet, m))
+	// remaining is what still differs from the service's values once the
+	// runtime has written its own set and then, in this order, writes.
+	remaining := func(writes []profiles.SysctlChange) ([]profiles.SysctlChange, error) {
+		after, err := freshSysctls(runtimeSet, writes...)
 		if err != nil {
 			return nil, err
 		}
-		return diffSysctls(got, after, dockerDefaultSysctls, mergeSysctls(declared, m)), nil
-	})
+		over := map[string]string{}
+		for _, w := range writes {
+			over[w.Key] = w.Value
+		}
+		return diffSysctls(got, after, dockerDefaultSysctls, mergeSysctls(declared, over)), nil
+	}
+	return settleSysctls(changes, remaining)
 }
 
-// impliedSysctls drops the changes that follow from the others: writing
-// ip_forward also sets conf.default.forwarding and flips
-// conf.all.accept_redirects, and the runtime's write of ip_forward will do
-// that again. remaining(set) is what still differs from the service's
-// values once set is written into a fresh namespace; a change goes when
-// leaving it out leaves nothing different. Keys are tried in order, each
-// with one fresh namespace. On an error the changes are returned as they are.
-func impliedSysctls(changes []profiles.SysctlChange, remaining func([]profiles.SysctlChange) ([]profiles.SysctlChange, error)) ([]profiles.SysctlChange, error) {
-	if len(changes) < 2 {
+// settleSysctls turns the keys that differ from a fresh container into the
+// sysctls the override must set: it adds the keys the runtime's writes of
+// them change back (writing ip_forward flips conf.all.accept_redirects,
+// which the service may have set afterwards), drops the keys that follow
+// from the others (conf.default.forwarding from ip_forward), and notes on
+// each change when the result depends on the order of the writes, which
+// the runtime does not fix. remaining(writes) is what still differs after
+// writes are made in order; a failing namespace leaves the changes as found.
+func settleSysctls(changes []profiles.SysctlChange, remaining func([]profiles.SysctlChange) ([]profiles.SysctlChange, error)) ([]profiles.SysctlChange, error) {
+	if len(changes) == 0 {
 		return changes, nil
 	}
-	kept := slices.Clone(changes)
-	for i := 0; i < len(kept); {
-		trial := slices.Delete(slices.Clone(kept), i, i+1)
+	set := slices.Clone(changes)
+	for range 4 {
+		left, err := remaining(set)
+		if err != nil {
+			return changes, err
+		}
+		if len(left) == 0 {
+			break
+		}
+		for _, l := range left {
+			i := slices.IndexFunc(set, func(c profiles.SysctlChange) bool { return c.Key == l.Key })
+			if i < 0 {
+				set = append(set, l)
+			} else {
+				set[i].Value = l.Value
+			}
+		}
+		slices.SortFunc(set, func(a, b profiles.SysctlChange) int { return strings.Compare(a.Key, b.Key) })
+	}
+	for i := 0; i < len(set) && len(set) > 1; {
+		trial := slices.Delete(slices.Clone(set), i, i+1)
 		left, err := remaining(trial)
 		if err != nil {
 			return changes, err
 		}
 		if len(left) == 0 {
-			kept = trial
+			set = trial
 			continue
 		}
 		i++
 	}
-	return kept, nil
+	if len(set) < 2 || len(set) > 4 {
+		return set, nil
+	}
+	var wrong []string
+	for _, order := range permutations(set) {
+		left, err := remaining(order)
+		if err != nil {
+			return set, err
+		}
+		if len(left) > 0 {
+			keys := make([]string, 0, len(order))
+			for _, c := range order {
+				keys = append(keys, c.Key)
+			}
+			wrong = append(wrong, strings.Join(keys, " then "))
+		}
+	}
+	if len(wrong) > 0 {
+		note := "these sysctls change one another, and the runtime writes them in no fixed order; written " + wrong[0] + ", the service's values do not result"
+		for i := range set {
+			set[i].Note = note
+		}
+	}
+	return set, nil
+}
+
+// permutations returns every order of s (len(s)! of them).
+func permutations(s []profiles.SysctlChange) [][]profiles.SysctlChange {
+	if len(s) <= 1 {
+		return [][]profiles.SysctlChange{slices.Clone(s)}
+	}
+	var out [][]profiles.SysctlChange
+	for i := range s {
+		rest := slices.Delete(slices.Clone(s), i, i+1)
+		for _, p := range permutations(rest) {
+			out = append(out, append([]profiles.SysctlChange{s[i]}, p...))
+		}
+	}
+	return out
 }
 
 // sysctlScopes says whether the service has network and IPC namespaces of

@@ -291,21 +291,16 @@ func TestRuntimeWritesSideEffectsAreNotChanges(t *testing.T) {
 	}
 }
 
-// impliedSysctls keeps only the writes the others do not imply; here a
-// toy kernel where setting "fwd" also sets "dflt" and flips "redir".
-func TestImpliedSysctls(t *testing.T) {
-	got := map[string]string{"fwd": "1", "dflt": "1", "redir": "0", "other": "7"}
-	apply := func(set []profiles.SysctlChange) ([]profiles.SysctlChange, error) {
+// toyKernel models ip_forward's side effects: writing "fwd" also sets
+// "dflt" and sets "redir" to its opposite.
+func toyKernel(got map[string]string) func([]profiles.SysctlChange) ([]profiles.SysctlChange, error) {
+	return func(writes []profiles.SysctlChange) ([]profiles.SysctlChange, error) {
 		state := map[string]string{"fwd": "0", "dflt": "0", "redir": "1", "other": "3"}
-		for _, c := range set {
+		for _, c := range writes {
 			state[c.Key] = c.Value
 			if c.Key == "fwd" {
 				state["dflt"] = c.Value
-				if c.Value == "1" {
-					state["redir"] = "0"
-				} else {
-					state["redir"] = "1"
-				}
+				state["redir"] = map[string]string{"1": "0", "0": "1"}[c.Value]
 			}
 		}
 		var left []profiles.SysctlChange
@@ -316,16 +311,48 @@ func TestImpliedSysctls(t *testing.T) {
 		}
 		return left, nil
 	}
-	all, _ := apply(nil)
-	kept, err := impliedSysctls(all, apply)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, c := range kept {
-		keys = append(keys, c.Key)
-	}
-	if !slices.Equal(keys, []string{"fwd", "other"}) {
-		t.Errorf("kept %v, want [fwd other]", keys)
+}
+
+func TestSettleSysctls(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  map[string]string
+		want []string
+		note bool
+	}{
+		// fwd=1 brings dflt=1 and redir=0 along: only fwd is set.
+		{"side effects dropped", map[string]string{"fwd": "1", "dflt": "1", "redir": "0", "other": "7"}, []string{"fwd", "other"}, false},
+		// The service wrote fwd=1, then redir=1 itself: redir equals the
+		// fresh value, but the runtime's fwd write would flip it, so it is
+		// set too, and the order of the two writes matters.
+		{"a key the runtime's write changes back", map[string]string{"fwd": "1", "dflt": "1", "redir": "1", "other": "3"}, []string{"fwd", "redir"}, true},
+		{"nothing changed", map[string]string{"fwd": "0", "dflt": "0", "redir": "1", "other": "3"}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			apply := toyKernel(tc.got)
+			found, _ := apply(nil)
+			kept, err := settleSysctls(found, apply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			noted := false
+			for _, c := range kept {
+				keys = append(keys, c.Key)
+				if c.Value != tc.got[c.Key] {
+					t.Errorf("%s = %q, want the service's %q", c.Key, c.Value, tc.got[c.Key])
+				}
+				noted = noted || c.Note != ""
+			}
+			if !slices.Equal(keys, tc.want) {
+				t.Errorf("kept %v, want %v", keys, tc.want)
+			}
+			if noted != tc.note {
+				t.Errorf("order note %v, want %v (%+v)", noted, tc.note, kept)
+			}
+			if left, _ := apply(kept); len(left) != 0 && !tc.note {
+				t.Errorf("writing %+v leaves %+v different", kept, left)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package profiler
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/capprof/capprof/profiles"
@@ -37,6 +38,10 @@ func (p *profiler) verify(ctx context.Context, trace profiles.Recording, policy 
 	}
 	f := replayFindings(trace, replayRec, snap, ns, policy, trace.Arch, tolerate)
 	v.DeniedCapabilities, v.ToleratedDenials, v.RefusedSyscalls = f.denied, f.tolerated, f.refused
+	v.ReadonlyWrites = newReadonlyWrites(trace.ReadonlyWrites, replayRec.ReadonlyWrites)
+	for _, w := range v.ReadonlyWrites {
+		fmt.Fprintf(p.progress, "capprof:   under the override a write open of %s failed with EROFS (read-only file system); the trace run's did not\n", w)
+	}
 	var problems []string
 	if replay.workloadErr != nil {
 		problems = append(problems, replay.workloadErr.Error())
@@ -61,4 +66,23 @@ func (p *profiler) verify(ctx context.Context, trace profiles.Recording, policy 
 		v.Message = strings.Join(problems, "\n")
 	}
 	return v, nil
+}
+
+// newReadonlyWrites lists the paths whose write opens failed with EROFS
+// more often in the replay than in the trace run: writes privileged allowed
+// (a writable /sys or /proc/sys) that the override refuses. The workload
+// may tolerate them; the report lists them for a reviewer.
+func newReadonlyWrites(trace, replay []profiles.PathCount) []string {
+	before := map[string]uint64{}
+	for _, w := range trace {
+		before[w.Path] += w.Count
+	}
+	var out []string
+	for _, w := range replay {
+		if w.Count > before[w.Path] {
+			out = append(out, fmt.Sprintf("%s (%s)", w.Path, count(int(w.Count), "time", "times")))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -143,8 +143,8 @@ func CapSetNames(set uint64) []string {
 
 // decideExecs applies what the executed programs need: capabilities their
 // file capabilities must find in the bounding set, and no-new-privileges
-// unless a program gained privilege by its exec. nnp is the caller's
-// choice, nil to decide.
+// unless a program gained privilege by its exec that the override still
+// lets it gain. nnp is the caller's choice, nil to decide.
 func (p *Policy) decideExecs(rec Recording, nnp *bool, engineRejects []string) error {
 	rejected := map[string]bool{}
 	for _, s := range engineRejects {
@@ -154,11 +154,8 @@ func (p *Policy) decideExecs(rec Recording, nnp *bool, engineRejects []string) e
 		}
 		rejected[CapName(n)] = true
 	}
-	for _, e := range rec.Execs {
-		if e.File == nil || !e.File.CapsEffective || len(e.File.CapsPermitted) == 0 {
-			continue
-		}
-		for _, c := range e.File.CapsPermitted {
+	grant := func(e ExecUse, caps []string, why string) error {
+		for _, c := range caps {
 			n, err := ParseCap(c)
 			if err != nil {
 				return fmt.Errorf("exec %s: %w", e.Path, err)
@@ -167,28 +164,59 @@ func (p *Policy) decideExecs(rec Recording, nnp *bool, engineRejects []string) e
 				p.Warnings = append(p.Warnings, fmt.Sprintf("%s carries the file capability %s, which this Docker engine does not accept by name: its exec will fail with EPERM (no other capability stands in for one in the bounding set); upgrade the engine or drop the file capability", e.Path, CapName(n)))
 				continue
 			}
-			p.addGrant(composeCapName(n), fmt.Sprintf("file capabilities of %s (%s): the kernel refuses to execute it unless they are all in the bounding set", e.Path, e.File.FileCaps))
+			p.addGrant(composeCapName(n), why)
+		}
+		return nil
+	}
+	for _, e := range rec.Execs {
+		switch {
+		case e.File != nil && e.File.CapsEffective && len(e.File.CapsPermitted) > 0:
+			if err := grant(e, e.File.CapsPermitted, fmt.Sprintf("file capabilities of %s (%s): the kernel refuses to execute it unless they are all in the bounding set", e.Path, e.File.FileCaps)); err != nil {
+				return err
+			}
+		case e.File == nil && e.IDChange == "" && len(e.CapsGained) > 0:
+			// Not inspected (a relative path, /dev/fd/N): the exec gained
+			// capabilities without an id change, so the file carries them,
+			// and whether its effective bit makes the exec fail without
+			// them is unknown. Grant them; minimization can try without.
+			if err := grant(e, e.CapsGained, fmt.Sprintf("the exec of %s gained them (file capabilities; its file was not read: %s)", e.Path, e.FileError)); err != nil {
+				return err
+			}
 		}
 	}
 
+	granted := map[string]bool{}
+	for _, g := range p.CapAdd {
+		granted["CAP_"+g.Capability] = true
+	}
 	var gainers []string
 	for _, e := range rec.Execs {
-		if e.gained() {
-			gainers = append(gainers, e.Path+" ("+execGain(e)+")")
+		// A capability outside cap_add is outside the bounding set: the
+		// override lets no exec gain it, with or without no-new-privileges.
+		var caps []string
+		for _, c := range e.CapsGained {
+			if granted[c] {
+				caps = append(caps, c)
+			}
+		}
+		if e.IDChange != "" || len(caps) > 0 {
+			g := e
+			g.CapsGained = caps
+			gainers = append(gainers, e.Path+" ("+execGain(g)+")")
 		}
 	}
 	sort.Strings(gainers)
 	switch {
 	case nnp == nil && len(gainers) == 0:
 		p.NoNewPrivileges = true
-		p.NoNewPrivilegesWhy = "no executed program gained privilege by its exec in the trace run"
+		p.NoNewPrivilegesWhy = "no executed program changed its ids or gained a granted capability by its exec in the trace run"
 	case nnp == nil:
 		p.NoNewPrivileges = false
-		p.NoNewPrivilegesWhy = "left off: " + strings.Join(gainers, "; ") + ". no-new-privileges makes the kernel ignore setuid bits and file capabilities, so these would run without what they gained"
+		p.NoNewPrivilegesWhy = "left off: " + strings.Join(gainers, "; ") + ". no-new-privileges makes the kernel ignore setuid and setgid bits and file capabilities, so these would run without the ids and capabilities their exec gives them"
 	case *nnp && len(gainers) > 0:
 		p.NoNewPrivileges = true
 		p.NoNewPrivilegesWhy = "set as asked"
-		p.Warnings = append(p.Warnings, "no-new-privileges is set as asked, but "+strings.Join(gainers, "; ")+": under it they run without that privilege")
+		p.Warnings = append(p.Warnings, "no-new-privileges is set as asked, but "+strings.Join(gainers, "; ")+": under it they run without the ids and capabilities their exec gave them in the trace run")
 	case *nnp:
 		p.NoNewPrivileges = true
 		p.NoNewPrivilegesWhy = "set as asked"
@@ -204,7 +232,8 @@ func (p *Policy) decideExecs(rec Recording, nnp *bool, engineRejects []string) e
 
 // grantWithoutNoNewPrivs grants the checks that are noise only under
 // no-new-privileges (a seccomp filter or a Landlock ruleset installed
-// without no_new_privs), for a policy that leaves it off.
+// without no_new_privs), for a policy that leaves it off, and remembers
+// the grants that exist only for that.
 func (p *Policy) grantWithoutNoNewPrivs(rec Recording) {
 	for _, n := range rec.Noise {
 		if !withoutNoNewPrivsSite(n.Site, n.Capability) {
@@ -214,8 +243,12 @@ func (p *Policy) grantWithoutNoNewPrivs(rec Recording) {
 		if err != nil {
 			continue
 		}
-		p.addGrant(composeCapName(c), fmt.Sprintf("%s (%s): %s without no_new_privs, which needs it; the override leaves no-new-privileges off",
-			programsEvidence(n.Programs, "check", "checks"), n.Site, n.Site))
+		name := composeCapName(c)
+		if !slices.ContainsFunc(p.CapAdd, func(g Grant) bool { return g.Capability == name }) {
+			p.withoutNoNewPrivs = append(p.withoutNoNewPrivs, name)
+		}
+		p.addGrant(name, fmt.Sprintf("%s in %s: asked only of a task without no_new_privs, and the override leaves no-new-privileges off",
+			programsEvidence(n.Programs, "check", "checks"), n.Site))
 	}
 }
 
@@ -265,6 +298,9 @@ func (p Policy) WithNoNewPrivileges(rec Recording, why string) (Policy, error) {
 	out := p
 	out.NoNewPrivileges = true
 	out.NoNewPrivilegesWhy = why
+	// Grants made only because no-new-privileges was off go with it.
+	out.CapAdd = slices.DeleteFunc(slices.Clone(p.CapAdd), func(g Grant) bool { return slices.Contains(p.withoutNoNewPrivs, g.Capability) })
+	out.withoutNoNewPrivs = nil
 	out.Syscalls, out.NoSys = nil, nil
 	if err := out.decideSyscalls(rec); err != nil {
 		return p, err

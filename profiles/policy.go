@@ -54,6 +54,9 @@ type Policy struct {
 	// Substitutions are capabilities the engine rejects by name and the one
 	// granted in their place.
 	Substitutions []Substitution
+	// withoutNoNewPrivs are the capabilities in CapAdd only because
+	// no-new-privileges is off (grantWithoutNoNewPrivs).
+	withoutNoNewPrivs []string
 	// Warnings are what a reviewer must know before committing the policy
 	// (io_uring, SYS_MODULE, LSM-denied syscalls), sorted.
 	Warnings []string
@@ -409,8 +412,11 @@ func policyWarnings(p Policy) []string {
 	if found := has("io_uring_enter", "io_uring_register", "io_uring_setup"); len(found) > 0 {
 		out = append(out, "io_uring ("+strings.Join(found, ", ")+") is allowed: operations submitted through a ring bypass per-syscall seccomp filtering")
 	}
-	if found := has("mount", "ptrace", "umount2", "fsmount", "move_mount", "open_tree"); len(found) > 0 {
-		out = append(out, "on AppArmor hosts the docker-default profile denies "+strings.Join(found, ", ")+" even with the capability (these machines had no AppArmor to show it): there, add to the service's security_opt `apparmor=unconfined`, or `apparmor=PROFILE` with a profile of your own that allows them")
+	if found := has("mount", "fsmount", "move_mount"); len(found) > 0 {
+		out = append(out, "on hosts with AppArmor the docker-default profile denies mounting ("+strings.Join(found, ", ")+") even with the capability, where privileged ran unconfined: there, add to the service's security_opt `apparmor=unconfined`, or `apparmor=PROFILE` with a profile of your own that allows the mount")
+	}
+	if found := has("ptrace"); len(found) > 0 {
+		out = append(out, "on hosts with AppArmor the docker-default profile allows ptrace only between processes under docker-default: to trace anything else add `apparmor=unconfined` or a profile of your own to security_opt")
 	}
 	if keys := p.SysctlKeys(); len(keys) > 0 {
 		out = append(out, "sysctls "+strings.Join(keys, ", ")+" are now set by the runtime at start: /proc/sys is read-only without privileged, so the service's own write of them will fail and its start script must tolerate that")

@@ -45,6 +45,9 @@ type SysctlChange struct {
 	// has; fields of a multi-field value are separated by one space.
 	Value    string `json:"value"`
 	Baseline string `json:"baseline"`
+	// Note says what a reviewer must know about setting it, e.g. that it
+	// and another key change one another.
+	Note string `json:"note,omitempty"`
 }
 
 // ProgramCount says how often one program (its comm) did something.

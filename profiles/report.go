@@ -160,6 +160,10 @@ type Verification struct {
 	// ToleratedDenials are denied checks of capabilities that minimization
 	// proved the service does without: it makes the check and carries on.
 	ToleratedDenials []string `json:"tolerated_denials,omitempty"`
+	// ReadonlyWrites are paths whose write opens failed with EROFS under
+	// the override more often than in the trace run ("/sys/... (2 times)"):
+	// the workload passed without them, but privileged allowed them.
+	ReadonlyWrites []string `json:"readonly_writes,omitempty"`
 }
 
 // CommandResult is one command of a verification.
@@ -301,6 +305,7 @@ func normalizeServiceReport(s ServiceReport) ServiceReport {
 		vc.RefusedSyscalls = sortedStrings(v.RefusedSyscalls)
 		vc.MissingDevices = sortedStrings(v.MissingDevices)
 		vc.ToleratedDenials = sortedStrings(v.ToleratedDenials)
+		vc.ReadonlyWrites = sortedStrings(v.ReadonlyWrites)
 		out.Verification = &vc
 	}
 	if m := s.Minimization; m != nil {

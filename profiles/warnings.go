@@ -31,13 +31,25 @@ func recordingWarnings(rec Recording) []string {
 	sort.Strings(sys)
 	sort.Strings(other)
 	if len(sys) > 0 {
-		out = append(out, "the service opened "+strings.Join(sys, ", ")+" for writing and got EROFS: /sys is read-only without privileged "+
-			"(here in the trace run too, since this host cannot start the service privileged), and the workload passed without the write. "+
+		out = append(out, "the service opened "+strings.Join(sys, ", ")+" for writing and got EROFS in the trace run, and the workload passed without the write: "+
+			"/sys is read-only without privileged (and was in this trace run, whose host could not start the service privileged; where privileged works, "+
+			"the replay's verification lists the writes the override refuses). "+
 			"If the service needs it, set the value on the host (a udev rule, or a systemd-tmpfiles `w` line) rather than making /sys writable; "+
 			"a writable bind mount of one file (volumes: [\"/sys/PATH:/sys/PATH:rw\"]) writes the host's sysfs, not a namespaced one")
 	}
 	if len(other) > 0 {
 		out = append(out, "the service opened "+strings.Join(other, ", ")+" for writing and got EROFS (a read-only file system) in the trace run, and the workload passed without the write")
+	}
+
+	notes := map[string][]string{}
+	for _, c := range rec.Sysctls {
+		if c.Note != "" {
+			notes[c.Note] = append(notes[c.Note], c.Key)
+		}
+	}
+	for note, keys := range notes {
+		sort.Strings(keys)
+		out = append(out, "sysctls "+strings.Join(keys, ", ")+": "+note)
 	}
 
 	var loads []string
