@@ -1,0 +1,141 @@
+package audit
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// Audit loads the project and runs every rule over every service, all
+// profiles included. An error means the project could not be loaded (it
+// wraps ErrLoad); findings are not errors.
+func Audit(ctx context.Context, opts Options) (*Report, error) {
+	project, err := load(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	src, err := readSources(project)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+	report := &Report{WorkingDir: project.WorkingDir, Files: src.fileNames()}
+	names := project.ServiceNames()
+	slices.Sort(names)
+	report.Services = names
+	for _, name := range names {
+		svc := project.Services[name]
+		findings := checkService(&svc, src)
+		accepted, extra := src.acceptances(&svc)
+		kept, suppressed, more := applyAcceptances(findings, accepted)
+		report.Findings = append(report.Findings, kept...)
+		report.Findings = append(report.Findings, extra...)
+		report.Findings = append(report.Findings, more...)
+		report.Suppressed = append(report.Suppressed, suppressed...)
+	}
+	sortFindings(report.Findings)
+	sortFindings(report.Suppressed)
+	return report, nil
+}
+
+// checkService runs every rule over one service. A rule that does not fire
+// but reads a key holding an unset variable is reported indeterminate; so
+// is a rule that fires on a missing setting when the setting's key holds
+// one.
+func checkService(svc *types.ServiceConfig, src *sources) []Finding {
+	var out []Finding
+	unset := src.unsetKeys(svc.Name)
+	for _, rule := range Rules() {
+		hits := rule.Check(svc)
+		if u, ok := firstUnset(unset, rule.Fields); ok && (len(hits) == 0 || rule.FiresOnAbsence) {
+			out = append(out, Finding{
+				RuleID:        rule.ID,
+				Severity:      rule.Severity,
+				Service:       svc.Name,
+				Location:      u.loc,
+				Path:          "services." + svc.Name + "." + u.key,
+				Message:       fmt.Sprintf("%s holds %s, which is not set: cannot tell whether %q applies", u.key, joinVars(u.vars), rule.Title),
+				Why:           rule.Why,
+				Fix:           "set " + strings.Join(u.vars, ", ") + " in the environment or .env the audit runs with, or give a default (${VAR:-value})",
+				Indeterminate: true,
+				Variables:     u.vars,
+			})
+			continue
+		}
+		for _, h := range hits {
+			sev := rule.Severity
+			if h.Severity != None {
+				sev = h.Severity
+			}
+			out = append(out, Finding{
+				RuleID:   rule.ID,
+				Severity: sev,
+				Service:  svc.Name,
+				Location: src.locate(svc.Name, h.Key, h.Item),
+				Path:     yamlPath(svc.Name, h.Key, h.Index),
+				Message:  h.Message,
+				Why:      rule.Why,
+				Fix:      rule.Fix,
+			})
+		}
+	}
+	return out
+}
+
+func firstUnset(unset map[string]unsetKey, fields []string) (unsetKey, bool) {
+	for _, f := range fields {
+		if u, ok := unset[f]; ok {
+			return u, true
+		}
+	}
+	return unsetKey{}, false
+}
+
+func joinVars(vars []string) string {
+	s := make([]string, len(vars))
+	for i, v := range vars {
+		s[i] = "${" + v + "}"
+	}
+	return strings.Join(s, ", ")
+}
+
+// yamlPath names a setting the way compose errors do:
+// services.web.cap_add[1].
+func yamlPath(service, key string, index int) string {
+	p := "services." + service
+	if key != "" {
+		p += "." + key
+	}
+	if index >= 0 && key != "" {
+		p += fmt.Sprintf("[%d]", index)
+	}
+	return p
+}
+
+// sortFindings orders findings most severe first, then by file, line,
+// rule and service, so that output diffs cleanly between runs.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(b.Severity, a.Severity),
+			cmp.Compare(a.Location.File, b.Location.File),
+			cmp.Compare(a.Location.Line, b.Location.Line),
+			cmp.Compare(a.Location.Column, b.Location.Column),
+			cmp.Compare(a.RuleID, b.RuleID),
+			cmp.Compare(a.Service, b.Service),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+}
+
+// relativeTo returns path relative to dir when it lies below dir.
+func relativeTo(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}

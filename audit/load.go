@@ -1,0 +1,119 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	interp "github.com/compose-spec/compose-go/v2/interpolation"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/tree"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// Options say what to audit.
+type Options struct {
+	// Files are the compose files, merged in order as with docker compose
+	// -f. Empty: COMPOSE_FILE, else compose.yaml (or compose.yml,
+	// docker-compose.yml …) in WorkingDir or a parent, with its
+	// compose.override.yml beside it.
+	Files []string
+	// WorkingDir is where the files are looked for without Files, and what
+	// locations are relative to. Empty: the current directory.
+	WorkingDir string
+	// Env is the environment variables are interpolated from, as KEY=VALUE;
+	// nil: the process's own. The project's .env file adds to it as with
+	// docker compose.
+	Env []string
+}
+
+// load reads the project with every profile enabled. A variable that is not
+// set interpolates to nothing, as with docker compose, but where that empty
+// value would have to become a number or a boolean (privileged: ${PRIV})
+// it becomes the type's zero value instead of failing the load: the YAML
+// walk reports such a setting as indeterminate.
+func load(ctx context.Context, opts Options) (*types.Project, error) {
+	wd := opts.WorkingDir
+	if wd == "" {
+		var err error
+		if wd, err = os.Getwd(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+		}
+	}
+	files := make([]string, len(opts.Files))
+	for i, f := range opts.Files {
+		if f == "-" {
+			return nil, fmt.Errorf("%w: reading a compose file from standard input is not supported: pass its path", ErrLoad)
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(wd, f)
+		}
+		files[i] = f
+	}
+	env := opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	projectOpts := []cli.ProjectOptionsFn{
+		cli.WithWorkingDirectory(wd),
+		cli.WithEnv(env),
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithProfiles([]string{"*"}),
+		cli.WithLoadOptions(tolerateUnsetVariables),
+	}
+	if len(files) == 0 {
+		projectOpts = append(projectOpts, cli.WithConfigFileEnv, cli.WithDefaultConfigPath)
+	} else {
+		// docker compose -f runs in the first file's directory.
+		projectOpts[0] = cli.WithWorkingDirectory(filepath.Dir(files[0]))
+	}
+	po, err := cli.NewProjectOptions(files, projectOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+	if len(po.ConfigPaths) == 0 {
+		return nil, fmt.Errorf("%w: no compose file in %s or a parent directory (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml): pass -f FILE", ErrLoad, wd)
+	}
+	project, err := po.LoadProject(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+	return project, nil
+}
+
+// tolerateUnsetVariables keeps compose's interpolation but lets an empty
+// value in a typed field load as the type's zero value, and keeps the
+// loader quiet about unset variables: the audit reports them itself.
+func tolerateUnsetVariables(o *loader.Options) {
+	if o.Interpolate == nil {
+		return
+	}
+	ip := *o.Interpolate
+	ip.Substitute = substituteQuietly
+	casts := make(map[tree.Path]interp.Cast, len(ip.TypeCastMapping))
+	for path, cast := range ip.TypeCastMapping {
+		casts[path] = zeroWhenEmpty(cast)
+	}
+	ip.TypeCastMapping = casts
+	o.Interpolate = &ip
+}
+
+func substituteQuietly(value string, mapping template.Mapping) (string, error) {
+	return template.SubstituteWithOptions(value, mapping, template.WithoutLogging)
+}
+
+func zeroWhenEmpty(cast interp.Cast) interp.Cast {
+	return func(value string) (any, error) {
+		if value != "" {
+			return cast(value)
+		}
+		if v, err := cast("false"); err == nil {
+			return v, nil
+		}
+		return cast("0")
+	}
+}

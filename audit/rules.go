@@ -1,0 +1,33 @@
+package audit
+
+import "github.com/compose-spec/compose-go/v2/types"
+
+// Rules returns every rule, in a stable order.
+func Rules() []Rule { return rules }
+
+// RuleByID returns the rule with that id.
+func RuleByID(id string) (Rule, bool) {
+	for _, r := range rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Rule{}, false
+}
+
+var rules = []Rule{
+	{
+		ID:       "privileged",
+		Severity: High,
+		Title:    "privileged mode",
+		Why:      "privileged gives every capability, every host device and writable /sys: root in the container is root on the host",
+		Fix:      "run capprof profile to get the least-privilege override",
+		Fields:   []string{"privileged"},
+		Check: func(svc *types.ServiceConfig) []Hit {
+			if !svc.Privileged {
+				return nil
+			}
+			return []Hit{{Key: "privileged", Index: -1, Message: "privileged: true"}}
+		},
+	},
+}
