@@ -30,8 +30,11 @@ func Audit(ctx context.Context, opts Options) (*Report, error) {
 	for _, name := range names {
 		svc := project.Services[name]
 		findings := checkService(&svc, src)
-		accepted, extra := src.acceptances(&svc)
-		kept, suppressed, more := applyAcceptances(findings, accepted)
+		accepted, extra, err := src.acceptances(&svc)
+		if err != nil {
+			return nil, err
+		}
+		kept, suppressed, more := applyAcceptances(name, findings, accepted)
 		report.Findings = append(report.Findings, kept...)
 		report.Findings = append(report.Findings, extra...)
 		report.Findings = append(report.Findings, more...)
@@ -50,6 +53,9 @@ func checkService(svc *types.ServiceConfig, src *sources) []Finding {
 	var out []Finding
 	unset := src.unsetKeys(svc.Name)
 	for _, rule := range Rules() {
+		if rule.Check == nil {
+			continue
+		}
 		hits := rule.Check(svc)
 		if u, ok := firstUnset(unset, rule.Fields); ok && (len(hits) == 0 || rule.FiresOnAbsence) {
 			out = append(out, Finding{

@@ -1,6 +1,6 @@
 package audit
 
-import "github.com/compose-spec/compose-go/v2/types"
+import "slices"
 
 // Rules returns every rule, in a stable order.
 func Rules() []Rule { return rules }
@@ -15,19 +15,15 @@ func RuleByID(id string) (Rule, bool) {
 	return Rule{}, false
 }
 
-var rules = []Rule{
-	{
-		ID:       "privileged",
-		Severity: High,
-		Title:    "privileged mode",
-		Why:      "privileged gives every capability, every host device and writable /sys: root in the container is root on the host",
-		Fix:      "run capprof profile to get the least-privilege override",
-		Fields:   []string{"privileged"},
-		Check: func(svc *types.ServiceConfig) []Hit {
-			if !svc.Privileged {
-				return nil
-			}
-			return []Hit{{Key: "privileged", Index: -1, Message: "privileged: true"}}
-		},
-	},
-}
+// rules are the rule groups, each in a file of its own: privilege and
+// capabilities, security options, host namespaces, mounts, devices and
+// sysctls, hardening.
+var rules = slices.Concat(
+	privilegeRules,
+	securityOptRules,
+	namespaceRules,
+	mountRules,
+	deviceRules,
+	hardeningRules,
+	acceptanceRules,
+)

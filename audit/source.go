@@ -1,12 +1,49 @@
 package audit
 
-import "github.com/compose-spec/compose-go/v2/types"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+)
 
 // sources indexes the YAML of every compose file the project was loaded
-// from, to tell where a setting was made.
+// from, to tell where a setting was made. compose-go's merged project has
+// no positions: the audit finds each setting again in the files, walking
+// them the way compose merges them (later -f files over earlier ones, a
+// service over the one it extends, the including file over what it
+// includes), following anchors, aliases and merge keys.
 type sources struct {
 	workingDir string
-	files      []string
+	env        types.Mapping
+	// main are the -f files in merge order; included, the files they
+	// include, in the order met.
+	main, included []*composeFile
+	// read holds every file read, by absolute path.
+	read  map[string]*composeFile
+	order []*composeFile
+}
+
+// composeFile is one parsed compose file: its YAML documents, each a
+// mapping, in file order.
+type composeFile struct {
+	path string
+	docs []*yaml.Node
+}
+
+// serviceDef is a service's mapping in one file.
+type serviceDef struct {
+	file *composeFile
+	key  *yaml.Node // the service's name, for its location
+	node *yaml.Node // the service's mapping
 }
 
 // unsetKey is a service key holding a variable that is not set.
@@ -16,20 +53,463 @@ type unsetKey struct {
 	vars []string
 }
 
+// maxExtendsDepth bounds extends chains; compose itself rejects cycles.
+const maxExtendsDepth = 32
+
 func readSources(project *types.Project) (*sources, error) {
-	return &sources{workingDir: project.WorkingDir, files: project.ComposeFiles}, nil
+	s := &sources{workingDir: project.WorkingDir, env: project.Environment, read: map[string]*composeFile{}}
+	for _, path := range project.ComposeFiles {
+		f, err := s.file(path)
+		if err != nil {
+			return nil, err
+		}
+		s.main = append(s.main, f)
+	}
+	seen := map[string]bool{}
+	queue := slices.Clone(s.main)
+	for len(queue) > 0 {
+		f := queue[0]
+		queue = queue[1:]
+		for _, path := range s.includes(f) {
+			if seen[path] {
+				continue
+			}
+			seen[path] = true
+			inc, err := s.file(path)
+			if err != nil {
+				// A remote include (git, oci) has no local file:
+				// its settings are located at the include line.
+				continue
+			}
+			s.included = append(s.included, inc)
+			queue = append(queue, inc)
+		}
+	}
+	return s, nil
 }
 
+// file parses a compose file once.
+func (s *sources) file(path string) (*composeFile, error) {
+	if f, ok := s.read[path]; ok {
+		return f, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f := &composeFile{path: path}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("parse %s: %w", path, err)
+		}
+		if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+			f.docs = append(f.docs, doc.Content[0])
+		}
+	}
+	s.read[path] = f
+	s.order = append(s.order, f)
+	return f, nil
+}
+
+// fileNames lists the files read, relative to the working directory: the
+// -f files in merge order, then those included or extended.
 func (s *sources) fileNames() []string {
-	out := make([]string, len(s.files))
-	for i, f := range s.files {
-		out[i] = relativeTo(s.workingDir, f)
+	out := make([]string, len(s.order))
+	for i, f := range s.order {
+		out[i] = relativeTo(s.workingDir, f.path)
 	}
 	return out
 }
 
-func (s *sources) unsetKeys(service string) map[string]unsetKey { return nil }
+// baseDir is what relative include and extends paths in f start from, as
+// compose resolves them: the project directory for the -f files, the
+// file's own directory for the files those include or extend.
+func (s *sources) baseDir(f *composeFile) string {
+	if slices.Contains(s.main, f) {
+		return s.workingDir
+	}
+	return filepath.Dir(f.path)
+}
 
+// includes returns the absolute paths a file includes.
+func (s *sources) includes(f *composeFile) []string {
+	var out []string
+	dir := s.baseDir(f)
+	add := func(n *yaml.Node) {
+		if n = deref(n); n == nil || n.Kind != yaml.ScalarNode {
+			return
+		}
+		p, _ := s.interpolate(n.Value)
+		if p == "" {
+			return
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		out = append(out, filepath.Clean(p))
+	}
+	for _, doc := range f.docs {
+		_, inc := lookup(doc, "include")
+		if inc == nil || inc.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range inc.Content {
+			item = deref(item)
+			switch item.Kind {
+			case yaml.ScalarNode:
+				add(item)
+			case yaml.MappingNode:
+				_, p := lookup(item, "path")
+				if p != nil && p.Kind == yaml.SequenceNode {
+					for _, one := range p.Content {
+						add(one)
+					}
+				} else {
+					add(p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// defs returns the mappings that define a service, most authoritative
+// first: the last -f file first, each definition before the one it
+// extends, included files last.
+func (s *sources) defs(name string) []serviceDef {
+	var out []serviceDef
+	for i := len(s.main) - 1; i >= 0; i-- {
+		for _, d := range s.main[i].services(name) {
+			out = s.withExtends(out, d, 0)
+		}
+	}
+	for _, f := range s.included {
+		for _, d := range f.services(name) {
+			out = s.withExtends(out, d, 0)
+		}
+	}
+	return out
+}
+
+// services returns the file's definitions of a service, the last document
+// first.
+func (f *composeFile) services(name string) []serviceDef {
+	var out []serviceDef
+	for i := len(f.docs) - 1; i >= 0; i-- {
+		_, svcs := lookup(f.docs[i], "services")
+		if svcs == nil {
+			continue
+		}
+		if k, v := lookup(svcs, name); v != nil && v.Kind == yaml.MappingNode {
+			out = append(out, serviceDef{file: f, key: k, node: v})
+		}
+	}
+	return out
+}
+
+// withExtends appends d and, after it, what d extends.
+func (s *sources) withExtends(out []serviceDef, d serviceDef, depth int) []serviceDef {
+	out = append(out, d)
+	if depth >= maxExtendsDepth {
+		return out
+	}
+	_, ext := lookup(d.node, "extends")
+	if ext == nil {
+		return out
+	}
+	file := d.file
+	var service string
+	switch ext.Kind {
+	case yaml.ScalarNode:
+		service, _ = s.interpolate(ext.Value)
+	case yaml.MappingNode:
+		if _, n := lookup(ext, "service"); n != nil && n.Kind == yaml.ScalarNode {
+			service, _ = s.interpolate(n.Value)
+		}
+		if _, n := lookup(ext, "file"); n != nil && n.Kind == yaml.ScalarNode {
+			p, _ := s.interpolate(n.Value)
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(s.baseDir(d.file), p)
+			}
+			f, err := s.file(filepath.Clean(p))
+			if err != nil {
+				return out
+			}
+			file = f
+		}
+	}
+	if service == "" {
+		return out
+	}
+	for _, base := range file.services(service) {
+		if base.node == d.node {
+			continue
+		}
+		out = s.withExtends(out, base, depth+1)
+	}
+	return out
+}
+
+// locate returns where a setting of the service was made: the item that
+// item matches under key, or the key itself when item is nil. A setting
+// found nowhere (a missing one) is located at the service's definition.
 func (s *sources) locate(service, key string, item func(Item) bool) Location {
-	return Location{File: s.fileNames()[0]}
+	if key != "" {
+		parts := strings.Split(key, ".")
+		for _, d := range s.defs(service) {
+			k, v := lookupPath(d.node, parts)
+			if v == nil {
+				continue
+			}
+			if item == nil {
+				return s.location(d.file, k)
+			}
+			if v.Tag == "!reset" {
+				break
+			}
+			if n := s.findItem(v, item); n != nil {
+				return s.location(d.file, n)
+			}
+			if v.Tag == "!override" {
+				break
+			}
+		}
+	}
+	return s.serviceLocation(service)
+}
+
+// serviceLocation is where the service is first defined: in the first -f
+// file that names it, else in an included file.
+func (s *sources) serviceLocation(service string) Location {
+	defs := s.defs(service)
+	for i := len(defs) - 1; i >= 0; i-- {
+		if slices.Contains(s.main, defs[i].file) {
+			return s.location(defs[i].file, defs[i].key)
+		}
+	}
+	if len(defs) > 0 {
+		return s.location(defs[0].file, defs[0].key)
+	}
+	if len(s.main) > 0 {
+		return Location{File: relativeTo(s.workingDir, s.main[0].path)}
+	}
+	return Location{}
+}
+
+func (s *sources) location(f *composeFile, n *yaml.Node) Location {
+	return Location{File: relativeTo(s.workingDir, f.path), Line: n.Line, Column: n.Column}
+}
+
+// findItem returns the node of the first list item or mapping entry (its
+// key) under v that match accepts.
+func (s *sources) findItem(v *yaml.Node, match func(Item) bool) *yaml.Node {
+	v = deref(v)
+	switch v.Kind {
+	case yaml.SequenceNode:
+		for _, n := range v.Content {
+			if match(yamlItem{s: s, node: deref(n)}) {
+				return n
+			}
+		}
+	case yaml.MappingNode:
+		for _, e := range entries(v) {
+			if match(yamlItem{s: s, key: e.key, node: e.value}) {
+				return e.key
+			}
+		}
+	}
+	return nil
+}
+
+// unsetKeys returns the service's keys whose effective value holds a
+// variable that is not set: for a scalar the value that wins the merge,
+// for a list or mapping every file's items down to an !override or !reset.
+func (s *sources) unsetKeys(service string) map[string]unsetKey {
+	out := map[string]unsetKey{}
+	decided := map[string]bool{}
+	for _, d := range s.defs(service) {
+		for _, e := range entries(d.node) {
+			key := e.key.Value
+			if decided[key] {
+				continue
+			}
+			v := e.value
+			composite := v.Kind == yaml.SequenceNode || v.Kind == yaml.MappingNode
+			if !composite || v.Tag == "!override" || v.Tag == "!reset" {
+				decided[key] = true
+			}
+			if _, done := out[key]; done {
+				continue
+			}
+			if n, vars := s.firstUnset(v); n != nil {
+				out[key] = unsetKey{key: key, loc: s.location(d.file, n), vars: vars}
+			}
+		}
+	}
+	return out
+}
+
+// firstUnset returns the first scalar under n whose interpolation meets an
+// unset variable, with those variables.
+func (s *sources) firstUnset(n *yaml.Node) (*yaml.Node, []string) {
+	n = deref(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!reset" {
+			return nil, nil
+		}
+		if _, vars := s.interpolate(n.Value); len(vars) > 0 {
+			return n, vars
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if u, vars := s.firstUnset(c); u != nil {
+				return u, vars
+			}
+		}
+	case yaml.MappingNode:
+		for _, e := range entries(n) {
+			if u, vars := s.firstUnset(e.value); u != nil {
+				return u, vars
+			}
+		}
+	}
+	return nil, nil
+}
+
+var variableName = regexp.MustCompile(`^\$\{?([_a-zA-Z][_a-zA-Z0-9]*)`)
+
+// interpolate substitutes variables the way compose does and returns the
+// variables that were not set and had no default: where one is, the value
+// compose used was a guess (the empty string).
+func (s *sources) interpolate(value string) (string, []string) {
+	if !strings.Contains(value, "$") {
+		return value, nil
+	}
+	var unset []string
+	mapping := func(name string) (string, bool) {
+		v, ok := s.env[name]
+		return v, ok
+	}
+	replace := func(sub string, m template.Mapping, cfg *template.Config) (string, error) {
+		v, applied, err := template.DefaultReplacementAppliedFunc(sub, m, cfg)
+		if err == nil && !applied {
+			if name := variableName.FindStringSubmatch(sub); name != nil && !slices.Contains(unset, name[1]) {
+				unset = append(unset, name[1])
+			}
+		}
+		return v, err
+	}
+	out, err := template.SubstituteWithOptions(value, mapping, template.WithReplacementFunction(replace), template.WithoutLogging)
+	if err != nil {
+		return value, nil
+	}
+	return out, unset
+}
+
+// entry is a mapping's key and value.
+type entry struct{ key, value *yaml.Node }
+
+// entries returns a mapping's entries with merge keys (<<: *anchor)
+// resolved: explicit keys first, then merged ones not already present, as
+// YAML merges them.
+func entries(m *yaml.Node) []entry {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []entry
+	var merged []*yaml.Node
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Value == "<<" && (k.Tag == "!!merge" || k.Tag == "") {
+			merged = append(merged, v)
+			continue
+		}
+		seen[k.Value] = true
+		out = append(out, entry{key: k, value: deref(v)})
+	}
+	for _, v := range merged {
+		v = deref(v)
+		from := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			from = v.Content
+		}
+		for _, src := range from {
+			for _, e := range entries(src) {
+				if !seen[e.key.Value] {
+					seen[e.key.Value] = true
+					out = append(out, e)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// lookup returns the key and value nodes of key in mapping m.
+func lookup(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	for _, e := range entries(m) {
+		if e.key.Value == key {
+			return e.key, e.value
+		}
+	}
+	return nil, nil
+}
+
+// lookupPath follows a dotted key through nested mappings.
+func lookupPath(m *yaml.Node, parts []string) (*yaml.Node, *yaml.Node) {
+	var k *yaml.Node
+	v := m
+	for _, p := range parts {
+		if k, v = lookup(v, p); v == nil {
+			return nil, nil
+		}
+	}
+	return k, v
+}
+
+// deref follows aliases to the node they name.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// yamlItem is an Item backed by a YAML node.
+type yamlItem struct {
+	s    *sources
+	key  *yaml.Node
+	node *yaml.Node
+}
+
+func (it yamlItem) Key() string {
+	if it.key == nil {
+		return ""
+	}
+	return it.key.Value
+}
+
+func (it yamlItem) Scalar() (string, bool) {
+	if it.node == nil || it.node.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	v, _ := it.s.interpolate(it.node.Value)
+	return v, true
+}
+
+func (it yamlItem) Field(key string) (string, bool) {
+	_, v := lookup(it.node, key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	out, _ := it.s.interpolate(v.Value)
+	return out, true
 }

@@ -1,0 +1,4 @@
+package audit
+
+// deviceRules: devices, device_cgroup_rules and sysctls.
+var deviceRules []Rule

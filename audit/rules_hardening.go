@@ -1,0 +1,4 @@
+package audit
+
+// hardeningRules: hardening: read-only root, user, resource limits, published ports.
+var hardeningRules []Rule

@@ -1,0 +1,4 @@
+package audit
+
+// mountRules: volumes: engine sockets, sensitive host paths, mount propagation.
+var mountRules []Rule
