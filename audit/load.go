@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/format"
 	interp "github.com/compose-spec/compose-go/v2/interpolation"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
@@ -98,12 +100,29 @@ func tolerateUnsetVariables(o *loader.Options) {
 	for path, cast := range ip.TypeCastMapping {
 		casts[path] = zeroWhenEmpty(cast)
 	}
+	casts[tree.NewPath("services", tree.PathMatchAll, "volumes", tree.PathMatchList)] = anonymousWhenSourceless
 	ip.TypeCastMapping = casts
 	o.Interpolate = &ip
 }
 
 func substituteQuietly(value string, mapping template.Mapping) (string, error) {
 	return template.SubstituteWithOptions(value, mapping, template.WithoutLogging)
+}
+
+// anonymousWhenSourceless loads a short-syntax volume whose source is an
+// unset variable (${SOCK}:/var/run/docker.sock interpolates to
+// ":/var/run/docker.sock", which compose rejects) as an anonymous volume at
+// its target, so that the project loads and the YAML walk reports the
+// volume's rules indeterminate.
+func anonymousWhenSourceless(value string) (any, error) {
+	if !strings.HasPrefix(value, ":") {
+		return value, nil
+	}
+	v, err := format.ParseVolume("unset" + value)
+	if err != nil || v.Target == "" {
+		return value, nil // compose's own error says what is wrong
+	}
+	return map[string]any{"type": types.VolumeTypeVolume, "target": v.Target, "read_only": v.ReadOnly}, nil
 }
 
 func zeroWhenEmpty(cast interp.Cast) interp.Cast {
