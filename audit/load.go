@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	interp "github.com/compose-spec/compose-go/v2/interpolation"
@@ -80,7 +81,8 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 	}
 	project, err := po.LoadProject(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+		// compose-go's YAML errors give a line but not the file.
+		return nil, fmt.Errorf("%w %s: %w", ErrLoad, strings.Join(po.ConfigPaths, ", "), err)
 	}
 	return project, nil
 }
