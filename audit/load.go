@@ -82,7 +82,8 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 	}
 	project, err := po.LoadProject(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+		// compose-go's YAML errors give a line but not the file.
+		return nil, fmt.Errorf("%w %s: %w", ErrLoad, strings.Join(po.ConfigPaths, ", "), err)
 	}
 	return project, nil
 }

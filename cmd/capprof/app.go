@@ -53,12 +53,13 @@ capabilities, devices and syscalls it really uses while a workload runs, writes 
 least-privilege compose.override.yml and seccomp profile, and proves them by replay.
 
 Exit codes: 0 done and verified, 1 failure, 2 usage or compose-file error,
-3 the replay under the generated override did not pass, 130 interrupted.`,
+3 the replay under the generated override did not pass, 130 interrupted.
+capprof audit: 0 no finding at or above --fail-on, 1 findings, 2 usage or compose-file error.`,
 		HideHelpCommand: true,
 		// A workload command is one flag value even when it holds commas
 		// (grep -c "UDP, length 8"): repeat the flag for several commands.
 		DisableSliceFlagSeparator: true,
-		Commands:                  []*cli.Command{profileCommand, minimizeCommand},
+		Commands:                  []*cli.Command{profileCommand, minimizeCommand, auditCommand},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
