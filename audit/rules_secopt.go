@@ -1,4 +1,225 @@
 package audit
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
 // securityOptRules: security_opt: seccomp, AppArmor, SELinux labels, systempaths, no-new-privileges.
-var securityOptRules []Rule
+//
+// Every rule reads the items through parseSecurityOpt, and so do their Item
+// matchers, so a finding is located at the item it was made from however
+// the item is spelt. Keys and the values compared are matched in any case
+// and spacing: Docker itself refuses "SECCOMP=unconfined", but a container
+// that does not start is no risk, and one that does is reported.
+var securityOptRules = []Rule{
+	{
+		ID:       "seccomp-unconfined",
+		Severity: High,
+		Title:    "seccomp turned off",
+		Why:      "without seccomp every syscall reaches the kernel (keyctl, bpf, userfaultfd, unshare …): the kernel bugs escapes are made of",
+		Fix:      "remove it; if the service needs syscalls the default profile denies, give a profile allowing just those (capprof profile writes one)",
+		Fields:   []string{"security_opt"},
+		Check:    lastSecurityOptIs("seccomp", "unconfined"),
+	},
+	{
+		ID:       "apparmor-unconfined",
+		Severity: High,
+		Title:    "AppArmor turned off",
+		Why:      "the docker-default AppArmor profile is what denies mount, writes to /proc and /sys and cross-profile ptrace; unconfined lifts all of it",
+		Fix:      "remove it, or load a profile allowing only what the service needs and name it: apparmor=PROFILE",
+		Fields:   []string{"security_opt"},
+		Check:    lastSecurityOptIs("apparmor", "unconfined"),
+	},
+	{
+		ID:       "label-disabled",
+		Severity: High,
+		Title:    "SELinux separation turned off",
+		Why:      "SELinux labels keep the container's processes off the host's and other containers' files even past a mount escape; without them only file permissions do",
+		Fix:      "remove it; label bind mounts with :z or :Z instead of turning labels off",
+		Fields:   []string{"security_opt"},
+		Check:    labelDisabled,
+	},
+	{
+		ID:       "systempaths-unconfined",
+		Severity: High,
+		Title:    "/proc and /sys unmasked",
+		Why:      "Docker masks /proc/kcore, /proc/sysrq-trigger, /proc/keys and more, and keeps /proc/sys read-only; unconfined exposes kernel memory, host reboot and kernel tunables",
+		Fix:      "remove it; bind mount the one /proc or /sys path the service needs, read-only",
+		Fields:   []string{"security_opt"},
+		Check: func(svc *types.ServiceConfig) []Hit {
+			// docker compose unmasks on any such item, wherever it is.
+			for i, s := range svc.SecurityOpt {
+				if o := parseSecurityOpt(s); o.is("systempaths", "unconfined") {
+					return []Hit{securityOptHit(i, s, func(o securityOpt) bool { return o.is("systempaths", "unconfined") }, "")}
+				}
+			}
+			return nil
+		},
+	},
+	{
+		ID:             "no-new-privileges-missing",
+		Severity:       Medium,
+		Title:          "no-new-privileges not set",
+		Why:            "without it a setuid-root binary or a file capability in the image raises a compromised process's privileges again",
+		Fix:            "add security_opt: [no-new-privileges:true]",
+		Fields:         []string{"security_opt"},
+		FiresOnAbsence: true,
+		Check:          noNewPrivilegesMissing,
+	},
+}
+
+// securityOpt is one security_opt item.
+type securityOpt struct {
+	// key is lower case and trimmed: "seccomp", "label", "no-new-privileges".
+	key string
+	// value is trimmed, "" when there is no separator.
+	value    string
+	hasValue bool
+}
+
+// parseSecurityOpt splits a security_opt item the way the Docker daemon
+// does: at the first "=" when the item holds one, else at the first ":"
+// (the older spelling, still accepted), so that label:type:spc_t is the
+// label type:spc_t and seccomp=/p:x.json is a profile path.
+func parseSecurityOpt(s string) securityOpt {
+	sep := ":"
+	if strings.Contains(s, "=") {
+		sep = "="
+	}
+	k, v, ok := strings.Cut(s, sep)
+	return securityOpt{key: strings.ToLower(strings.TrimSpace(k)), value: strings.TrimSpace(v), hasValue: ok}
+}
+
+// is reports whether the item sets key to value, both in any case.
+func (o securityOpt) is(key, value string) bool {
+	return o.key == key && o.hasValue && strings.EqualFold(o.value, value)
+}
+
+// securityOptMatches matches the security_opt items that match accepts.
+func securityOptMatches(match func(securityOpt) bool) func(Item) bool {
+	return func(it Item) bool {
+		v, ok := it.Scalar()
+		return ok && match(parseSecurityOpt(v))
+	}
+}
+
+// securityOptHit is a finding at the item i of the merged security_opt,
+// raw, located by match; msg defaults to the item itself.
+func securityOptHit(i int, raw string, match func(securityOpt) bool, msg string) Hit {
+	if msg == "" {
+		msg = "security_opt: " + strings.TrimSpace(raw)
+	}
+	return Hit{Key: "security_opt", Item: securityOptMatches(match), Index: i, Message: msg}
+}
+
+// lastSecurityOptIs fires when the last item setting key sets it to value:
+// the daemon reads the items in order and the last seccomp or apparmor
+// profile named is the one the container gets, so a profile added by an
+// override file after an unconfined one in the base wins.
+func lastSecurityOptIs(key, value string) func(*types.ServiceConfig) []Hit {
+	return func(svc *types.ServiceConfig) []Hit {
+		for i := len(svc.SecurityOpt) - 1; i >= 0; i-- {
+			o := parseSecurityOpt(svc.SecurityOpt[i])
+			if o.key != key {
+				continue
+			}
+			if !o.is(key, value) {
+				return nil
+			}
+			return []Hit{securityOptHit(i, svc.SecurityOpt[i], func(o securityOpt) bool { return o.is(key, value) }, "")}
+		}
+		return nil
+	}
+}
+
+// unconfinedLabelTypes are SELinux process types that are not confined:
+// spc_t is the super-privileged container type, unconfined_t the
+// unconfined user's.
+var unconfinedLabelTypes = map[string]string{
+	"spc_t":        "SELinux's super-privileged container type, which no policy confines",
+	"unconfined_t": "SELinux's unconfined type, which no policy confines",
+}
+
+// labelDisabled fires on label=disable anywhere (SELinux's label code stops
+// at it) and on a last label type that is unconfined. A bare "disable",
+// which the daemon would take, is refused by docker compose and so never
+// reaches it.
+func labelDisabled(svc *types.ServiceConfig) []Hit {
+	isDisable := func(o securityOpt) bool { return o.is("label", "disable") }
+	for i, s := range svc.SecurityOpt {
+		if isDisable(parseSecurityOpt(s)) {
+			return []Hit{securityOptHit(i, s, isDisable, "security_opt: "+strings.TrimSpace(s)+" turns SELinux labelling off")}
+		}
+	}
+	for i := len(svc.SecurityOpt) - 1; i >= 0; i-- {
+		typ, ok := labelType(parseSecurityOpt(svc.SecurityOpt[i]))
+		if !ok {
+			continue
+		}
+		what, unconfined := unconfinedLabelTypes[typ]
+		if !unconfined {
+			return nil
+		}
+		isType := func(o securityOpt) bool { t, ok := labelType(o); return ok && t == typ }
+		return []Hit{securityOptHit(i, svc.SecurityOpt[i], isType, fmt.Sprintf("security_opt: %s runs the container as %s, %s", strings.TrimSpace(svc.SecurityOpt[i]), typ, what))}
+	}
+	return nil
+}
+
+// labelType returns the SELinux type a label=type:TYPE item sets, in
+// lower case.
+func labelType(o securityOpt) (string, bool) {
+	if o.key != "label" {
+		return "", false
+	}
+	field, typ, ok := strings.Cut(o.value, ":")
+	if !ok || !strings.EqualFold(strings.TrimSpace(field), "type") {
+		return "", false
+	}
+	return strings.ToLower(strings.TrimSpace(typ)), true
+}
+
+// noNewPrivileges returns whether the item is a no-new-privileges one and
+// whether it turns it on. A bare no-new-privileges means true; a value
+// that is no boolean, which the daemon refuses, turns nothing on.
+func noNewPrivileges(o securityOpt) (set, on bool) {
+	if o.key != "no-new-privileges" {
+		return false, false
+	}
+	if !o.hasValue {
+		return true, true
+	}
+	on, err := strconv.ParseBool(strings.ToLower(o.value))
+	return true, err == nil && on
+}
+
+// noNewPrivilegesMissing fires when no item sets no-new-privileges, at the
+// security_opt key or the service, and when the last one that does turns
+// it off, at that item: the daemon reads them in order, the last wins.
+func noNewPrivilegesMissing(svc *types.ServiceConfig) []Hit {
+	for i := len(svc.SecurityOpt) - 1; i >= 0; i-- {
+		raw := svc.SecurityOpt[i]
+		set, on := noNewPrivileges(parseSecurityOpt(raw))
+		if !set {
+			continue
+		}
+		if on {
+			return nil
+		}
+		off := func(o securityOpt) bool { set, on := noNewPrivileges(o); return set && !on }
+		msg := "security_opt: " + strings.TrimSpace(raw) + " turns no-new-privileges off explicitly"
+		if _, err := strconv.ParseBool(strings.ToLower(parseSecurityOpt(raw).value)); err != nil {
+			msg = "security_opt: " + strings.TrimSpace(raw) + " is no boolean: no-new-privileges is not on (and the daemon refuses the item)"
+		}
+		return []Hit{securityOptHit(i, raw, off, msg)}
+	}
+	msg := "no security_opt: no-new-privileges is not set"
+	if len(svc.SecurityOpt) > 0 {
+		msg = "security_opt does not set no-new-privileges"
+	}
+	return []Hit{{Key: "security_opt", Index: -1, Message: msg}}
+}
