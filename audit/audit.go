@@ -92,10 +92,24 @@ func checkService(svc *types.ServiceConfig, src *sources) []Finding {
 	return out
 }
 
+// firstUnset returns the first unset variable in the fields a rule reads.
+// A field is a service key, or a dotted path below one
+// (deploy.resources.limits): then only the scalars at or below it count,
+// so that an unset deploy.replicas leaves a memory limit rule decided.
 func firstUnset(unset map[string]unsetKey, fields []string) (unsetKey, bool) {
 	for _, f := range fields {
-		if u, ok := unset[f]; ok {
+		top, _, nested := strings.Cut(f, ".")
+		u, ok := unset[top]
+		if !ok {
+			continue
+		}
+		if !nested {
 			return u, true
+		}
+		for _, sc := range u.scalars {
+			if sc.key == f || strings.HasPrefix(sc.key, f+".") || strings.HasPrefix(sc.key, f+"[") {
+				return sc, true
+			}
 		}
 	}
 	return unsetKey{}, false

@@ -102,6 +102,16 @@ func tolerateUnsetVariables(o *loader.Options) {
 		casts[path] = zeroWhenEmpty(cast)
 	}
 	casts[tree.NewPath("services", tree.PathMatchAll, "volumes", tree.PathMatchList)] = anonymousWhenSourceless
+	// Sizes and limits compose decodes from strings, not through a cast:
+	// an unset variable there would fail the load rather than show.
+	for _, key := range []string{"mem_limit", "memswap_limit", "mem_reservation", "shm_size"} {
+		casts[tree.NewPath("services", tree.PathMatchAll, key)] = zeroStringWhenEmpty
+	}
+	for _, kind := range []string{"limits", "reservations"} {
+		for _, key := range []string{"memory", "pids", "cpus"} {
+			casts[tree.NewPath("services", tree.PathMatchAll, "deploy", "resources", kind, key)] = zeroStringWhenEmpty
+		}
+	}
 	ip.TypeCastMapping = casts
 	o.Interpolate = &ip
 }
@@ -124,6 +134,15 @@ func anonymousWhenSourceless(value string) (any, error) {
 		return value, nil // compose's own error says what is wrong
 	}
 	return map[string]any{"type": types.VolumeTypeVolume, "target": v.Target, "read_only": v.ReadOnly}, nil
+}
+
+// zeroStringWhenEmpty loads an empty size or limit as 0 (no limit) and
+// leaves any other value to compose's own decoding.
+func zeroStringWhenEmpty(value string) (any, error) {
+	if value == "" {
+		return "0", nil
+	}
+	return value, nil
 }
 
 func zeroWhenEmpty(cast interp.Cast) interp.Cast {

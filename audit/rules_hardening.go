@@ -69,7 +69,7 @@ var hardeningRules = []Rule{
 		Title:          "no pids limit",
 		Why:            "without a pids limit a fork bomb or runaway process in the container exhausts the host's process table and stalls every other service",
 		Fix:            "set pids_limit (e.g. pids_limit: 256) or deploy.resources.limits.pids",
-		Fields:         []string{"pids_limit", "deploy"},
+		Fields:         []string{"pids_limit", "deploy.resources.limits.pids"},
 		FiresOnAbsence: true,
 		Check: func(svc *types.ServiceConfig) []Hit {
 			limits := deployLimits(svc)
@@ -90,7 +90,7 @@ var hardeningRules = []Rule{
 		Title:          "no memory limit",
 		Why:            "without a memory limit the container can take all the host's memory, and the kernel's OOM killer then kills other services or host processes",
 		Fix:            "set mem_limit or deploy.resources.limits.memory (e.g. memory: 512M)",
-		Fields:         []string{"mem_limit", "deploy"},
+		Fields:         []string{"mem_limit", "deploy.resources.limits.memory"},
 		FiresOnAbsence: true,
 		Check: func(svc *types.ServiceConfig) []Hit {
 			// The engine treats a memory limit of 0 as none; a negative
@@ -114,7 +114,7 @@ var hardeningRules = []Rule{
 		Title:          "no CPU limit",
 		Why:            "without a CPU limit a busy or compromised container can take every host CPU and starve the other services; cpu_shares only weighs contention",
 		Fix:            "set cpus (e.g. cpus: 1.5) or deploy.resources.limits.cpus",
-		Fields:         []string{"cpus", "cpu_quota", "deploy"},
+		Fields:         []string{"cpus", "cpu_quota", "cpu_period", "deploy.resources.limits.cpus"},
 		FiresOnAbsence: true,
 		Check: func(svc *types.ServiceConfig) []Hit {
 			if svc.CPUS > 0 || svc.CPUQuota > 0 || deployLimits(svc).NanoCPUs > 0 {

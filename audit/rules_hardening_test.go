@@ -9,7 +9,7 @@ import (
 
 func TestReadOnlyRootfsRule(t *testing.T) {
 	rules := []string{"read-only-rootfs-missing"}
-	tests := []ruleCase{
+	tests := []hardeningCase{
 		{name: "missing is located at the service", files: map[string]string{"compose.yml": service("restart: always")},
 			rules: rules, want: []string{"read-only-rootfs-missing@compose.yml:2"}},
 		{name: "false is located at the key", files: map[string]string{"compose.yml": service("read_only: false")},
@@ -46,12 +46,12 @@ func TestReadOnlyRootfsRule(t *testing.T) {
 		{name: "variable set to false", files: map[string]string{"compose.yml": service("read_only: ${RO}")},
 			env: []string{"RO=false"}, rules: rules, want: []string{"read-only-rootfs-missing@compose.yml:4"}},
 	}
-	runRuleCases(t, tests)
+	runHardeningCases(t, tests)
 }
 
 func TestRunsAsRootRule(t *testing.T) {
 	rules := []string{"runs-as-root"}
-	tests := []ruleCase{
+	tests := []hardeningCase{
 		{name: "unset: the image's default", files: map[string]string{"compose.yml": service("restart: always")},
 			rules: rules, want: []string{"runs-as-root@compose.yml:2"}, message: "image's default user"},
 		{name: "root", files: map[string]string{"compose.yml": service("user: root")},
@@ -97,7 +97,7 @@ services:
 		{name: "variable set to a non-root uid", files: map[string]string{"compose.yml": service(`user: "${APP_UID}:${APP_GID}"`)},
 			env: []string{"APP_UID=1000", "APP_GID=1000"}, rules: rules},
 	}
-	runRuleCases(t, tests)
+	runHardeningCases(t, tests)
 }
 
 func TestRootUser(t *testing.T) {
@@ -135,7 +135,7 @@ func TestResourceLimitRules(t *testing.T) {
 	limits := func(lines ...string) string {
 		return service(append([]string{"deploy:", "  resources:", "    limits:"}, prefixed("      ", lines)...)...)
 	}
-	tests := []ruleCase{
+	tests := []hardeningCase{
 		{name: "pids: missing", files: map[string]string{"compose.yml": service("restart: always")},
 			rules: pids, want: []string{"pids-limit-missing@compose.yml:2"}},
 		{name: "pids: pids_limit", files: map[string]string{"compose.yml": service("pids_limit: 256")}, rules: pids},
@@ -206,8 +206,8 @@ services:
 `},
 			rules: mem,
 		},
-		{name: "memory: unset variable in deploy is indeterminate", files: map[string]string{"compose.yml": service("deploy:", "  replicas: ${REPLICAS}")},
-			rules: mem, want: []string{"memory-limit-missing?@compose.yml:5"}, vars: []string{"REPLICAS"}},
+		{name: "memory: unset variable in deploy is indeterminate", files: map[string]string{"compose.yml": service("deploy:", "  resources:", "    limits:", "      memory: ${MEMORY}")},
+			rules: mem, want: []string{"memory-limit-missing?@compose.yml:7"}, vars: []string{"MEMORY"}},
 
 		{name: "cpu: missing", files: map[string]string{"compose.yml": service("restart: always")},
 			rules: cpu, want: []string{"cpu-limit-missing@compose.yml:2"}},
@@ -224,7 +224,7 @@ services:
 		{name: "cpu: variable set", files: map[string]string{"compose.yml": service("cpus: ${CPUS}")},
 			env: []string{"CPUS=2"}, rules: cpu},
 	}
-	runRuleCases(t, tests)
+	runHardeningCases(t, tests)
 }
 
 func prefixed(prefix string, lines []string) []string {
@@ -240,7 +240,7 @@ func TestPortsAllInterfacesRule(t *testing.T) {
 	ports := func(items ...string) string {
 		return service(append([]string{"ports:"}, prefixed("  - ", items)...)...)
 	}
-	tests := []ruleCase{
+	tests := []hardeningCase{
 		{name: "short syntax without a host address", files: map[string]string{"compose.yml": ports(`"8080:80"`)},
 			rules: rules, want: []string{"ports-all-interfaces@compose.yml:5"}, message: "8080:80/tcp"},
 		{name: "container port only: a random host port on every interface", files: map[string]string{"compose.yml": ports(`"80"`)},
@@ -332,7 +332,7 @@ services:
 			rules: rules, want: []string{"ports-all-interfaces?@compose.yml:6"}, vars: []string{"ADMIN_PORT"},
 		},
 	}
-	runRuleCases(t, tests)
+	runHardeningCases(t, tests)
 }
 
 func TestPortsAllInterfacesSeverity(t *testing.T) {
@@ -387,4 +387,58 @@ func TestPortsAllInterfacesSeverity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLimitRulesReadOnlyTheirPath: an unset variable elsewhere under
+// deploy leaves the limit rules decided, and one in a limit is reported
+// at that limit.
+func TestLimitRulesReadOnlyTheirPath(t *testing.T) {
+	limits := []string{"pids-limit-missing", "memory-limit-missing", "cpu-limit-missing"}
+	runHardeningCases(t, []hardeningCase{
+		{
+			name:  "unset replicas, limits set",
+			rules: limits,
+			files: map[string]string{"compose.yml": service(
+				"deploy:",
+				"  replicas: ${N}",
+				"  resources:",
+				"    limits: {memory: 256m, pids: 100, cpus: '0.5'}",
+			)},
+			want: nil,
+		},
+		{
+			name:  "unset replicas, no limits",
+			rules: limits,
+			files: map[string]string{"compose.yml": service(
+				"deploy:",
+				"  replicas: ${N}",
+			)},
+			want: []string{"cpu-limit-missing@compose.yml:2", "memory-limit-missing@compose.yml:2", "pids-limit-missing@compose.yml:2"},
+		},
+		{
+			name:  "unset memory limit",
+			rules: limits,
+			vars:  []string{"MEM"},
+			files: map[string]string{"compose.yml": service(
+				"deploy:",
+				"  resources:",
+				"    limits:",
+				"      pids: 100",
+				"      cpus: '0.5'",
+				"      memory: ${MEM}",
+			)},
+			want: []string{"memory-limit-missing?@compose.yml:9"},
+		},
+		{
+			name:  "unset mem_limit loads and is indeterminate",
+			rules: limits,
+			vars:  []string{"MEM"},
+			files: map[string]string{"compose.yml": service(
+				"pids_limit: 100",
+				"cpus: 0.5",
+				"mem_limit: ${MEM}",
+			)},
+			want: []string{"memory-limit-missing?@compose.yml:6"},
+		},
+	})
 }

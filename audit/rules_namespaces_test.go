@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// ruleCase is one project audited for a set of rules: want lists the
+// hardeningCase is one project audited for a set of rules: want lists the
 // findings of those rules as rule@file:line, indeterminate ones marked
 // rule?@file:line, in report order.
-type ruleCase struct {
+type hardeningCase struct {
 	name  string
 	files map[string]string
 	load  []string // -f files; none: discovery
@@ -25,9 +25,9 @@ type ruleCase struct {
 	message string
 }
 
-// runRuleCases audits each case's project and compares the findings of
+// runHardeningCases audits each case's project and compares the findings of
 // its rules.
-func runRuleCases(t *testing.T, tests []ruleCase) {
+func runHardeningCases(t *testing.T, tests []hardeningCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +84,7 @@ func service(lines ...string) string {
 
 func TestNamespaceRules(t *testing.T) {
 	all := []string{"host-network", "host-pid", "host-ipc", "host-uts", "host-userns", "host-cgroup"}
-	tests := []ruleCase{
+	tests := []hardeningCase{
 		{name: "network_mode host", files: map[string]string{"compose.yml": service("network_mode: host")},
 			rules: all, want: []string{"host-network@compose.yml:4"}, message: "network_mode: host"},
 		{name: "network_mode of another service shares no host namespace",
@@ -210,5 +210,5 @@ services:
 			rules: all,
 		},
 	}
-	runRuleCases(t, tests)
+	runHardeningCases(t, tests)
 }

@@ -46,11 +46,16 @@ type serviceDef struct {
 	node *yaml.Node // the service's mapping
 }
 
-// unsetKey is a service key holding a variable that is not set.
+// unsetKey is a service key holding a variable that is not set: key is
+// the service key, or the dotted path below it (deploy.resources.limits.memory)
+// of the scalar that holds the variable. scalars are every such scalar
+// under a top-level key, in file order, for rules that read only part of
+// the key.
 type unsetKey struct {
-	key  string
-	loc  Location
-	vars []string
+	key     string
+	loc     Location
+	vars    []string
+	scalars []unsetKey
 }
 
 // maxExtendsDepth bounds extends chains; compose itself rejects cycles.
@@ -346,40 +351,39 @@ func (s *sources) unsetKeys(service string) map[string]unsetKey {
 			if _, done := out[key]; done {
 				continue
 			}
-			if n, vars := s.firstUnset(v); n != nil {
-				out[key] = unsetKey{key: key, loc: s.location(d.file, n), vars: vars}
+			if found := s.unsetScalars(d.file, key, v, nil); len(found) > 0 {
+				u := found[0]
+				u.key, u.scalars = key, found
+				out[key] = u
 			}
 		}
 	}
 	return out
 }
 
-// firstUnset returns the first scalar under n whose interpolation meets an
-// unset variable, with those variables.
-func (s *sources) firstUnset(n *yaml.Node) (*yaml.Node, []string) {
+// unsetScalars appends every scalar under n whose interpolation meets an
+// unset variable, with its dotted path below the service (list items as
+// path[i]) and those variables.
+func (s *sources) unsetScalars(f *composeFile, path string, n *yaml.Node, out []unsetKey) []unsetKey {
 	n = deref(n)
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if n.Tag == "!reset" {
-			return nil, nil
+			return out
 		}
 		if _, vars := s.interpolate(n.Value); len(vars) > 0 {
-			return n, vars
+			out = append(out, unsetKey{key: path, loc: s.location(f, n), vars: vars})
 		}
 	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			if u, vars := s.firstUnset(c); u != nil {
-				return u, vars
-			}
+		for i, c := range n.Content {
+			out = s.unsetScalars(f, fmt.Sprintf("%s[%d]", path, i), c, out)
 		}
 	case yaml.MappingNode:
 		for _, e := range entries(n) {
-			if u, vars := s.firstUnset(e.value); u != nil {
-				return u, vars
-			}
+			out = s.unsetScalars(f, path+"."+e.key.Value, e.value, out)
 		}
 	}
-	return nil, nil
+	return out
 }
 
 var variableName = regexp.MustCompile(`^\$\{?([_a-zA-Z][_a-zA-Z0-9]*)`)
