@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -26,6 +27,11 @@ type Options struct {
 	// WorkingDir is where the files are looked for without Files, and what
 	// locations are relative to. Empty: the current directory.
 	WorkingDir string
+	// ProjectDirectory, when set, is the project's directory as with
+	// docker compose --project-directory: files are looked for there
+	// without Files, and relative paths in the files start from it even
+	// with Files.
+	ProjectDirectory string
 	// Env is the environment variables are interpolated from, as KEY=VALUE;
 	// nil: the process's own. The project's .env file adds to it as with
 	// docker compose.
@@ -67,9 +73,12 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 		cli.WithProfiles([]string{"*"}),
 		cli.WithLoadOptions(tolerateUnsetVariables),
 	}
+	if opts.ProjectDirectory != "" {
+		projectOpts[0] = cli.WithWorkingDirectory(opts.ProjectDirectory)
+	}
 	if len(files) == 0 {
 		projectOpts = append(projectOpts, cli.WithConfigFileEnv, cli.WithDefaultConfigPath)
-	} else {
+	} else if opts.ProjectDirectory == "" {
 		// docker compose -f runs in the first file's directory.
 		projectOpts[0] = cli.WithWorkingDirectory(filepath.Dir(files[0]))
 	}
@@ -78,7 +87,7 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
 	}
 	if len(po.ConfigPaths) == 0 {
-		return nil, fmt.Errorf("%w: no compose file in %s or a parent directory (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml): pass -f FILE", ErrLoad, wd)
+		return nil, fmt.Errorf("%w: no compose file in %s or a parent directory (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml): pass -f FILE", ErrLoad, cmp.Or(opts.ProjectDirectory, wd))
 	}
 	project, err := po.LoadProject(ctx)
 	if err != nil {

@@ -673,3 +673,40 @@ func TestLoadErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestProjectDirectoryWithFiles: as with docker compose --project-directory,
+// relative paths in the -f files start from the project directory, not the
+// file's own.
+func TestProjectDirectoryWithFiles(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"conf/compose.yml": `
+services:
+  web:
+    image: nginx
+    extends:
+      file: common/base.yml
+      service: base
+`,
+		"common/base.yml": `
+services:
+  base:
+    image: nginx
+    privileged: true
+`})
+	report, err := Audit(context.Background(), Options{Files: []string{filepath.Join(dir, "conf/compose.yml")}, WorkingDir: dir, ProjectDirectory: dir, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range report.Findings {
+		if f.RuleID == "privileged" {
+			got = append(got, f.Location.String())
+		}
+	}
+	if strings.Join(got, " ") != "common/base.yml:4:5" {
+		t.Errorf("privileged findings at %v, want common/base.yml:4:5 (extends resolved from the project directory)", got)
+	}
+	if _, err := Audit(context.Background(), Options{Files: []string{filepath.Join(dir, "conf/compose.yml")}, WorkingDir: dir, Env: []string{}}); !errors.Is(err, ErrLoad) {
+		t.Errorf("without the project directory, extends resolves from conf/ and must fail to load: %v", err)
+	}
+}

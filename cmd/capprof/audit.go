@@ -41,7 +41,7 @@ Example:
    capprof audit --format sarif --output capprof.sarif`,
 	Flags: []cli.Flag{
 		&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "compose `FILE` (repeat to merge several, as with docker compose; default: COMPOSE_FILE, else compose.yaml and compose.override.yml)", EnvVars: []string{"CAPPROF_FILE"}},
-		&cli.StringFlag{Name: "project-directory", Usage: "`DIR` to look for the compose files in without -f (default: the current directory)", EnvVars: []string{"CAPPROF_PROJECT_DIRECTORY"}},
+		&cli.StringFlag{Name: "project-directory", Usage: "`DIR` is the project directory, as with docker compose: the compose files are looked for there without -f, and relative paths in them start from it (default: the first -f file's directory, else the current one)", EnvVars: []string{"CAPPROF_PROJECT_DIRECTORY"}},
 		&cli.StringFlag{Name: "format", Value: string(audit.FormatText), Usage: "report `FORMAT`: text, json or sarif", EnvVars: []string{"CAPPROF_FORMAT"}},
 		&cli.StringFlag{Name: "fail-on", Value: defaultFailOn, Usage: "exit 1 when a finding is at or above `SEVERITY`: high, medium, low, or none to never fail", EnvVars: []string{"CAPPROF_FAIL_ON"}},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output (the exit code is the same)", EnvVars: []string{"CAPPROF_OUTPUT"}},
@@ -85,7 +85,7 @@ Example:
 		if dir != "" && !filepath.IsAbs(dir) {
 			dir = filepath.Join(cwd, dir)
 		}
-		report, err := audit.Audit(cliCtx.Context, audit.Options{Files: files, WorkingDir: dir})
+		report, err := audit.Audit(cliCtx.Context, audit.Options{Files: files, WorkingDir: cwd, ProjectDirectory: dir})
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
