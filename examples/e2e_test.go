@@ -17,6 +17,7 @@ import (
 
 	"github.com/mattn/go-shellwords"
 
+	"github.com/capprof/capprof/audit"
 	"github.com/capprof/capprof/internal/testutil"
 	"github.com/capprof/capprof/profiler"
 	"github.com/capprof/capprof/profiles"
@@ -208,8 +209,50 @@ func TestExamplesEndToEnd(t *testing.T) {
 			if svc.Privileged || !slices.Equal(svc.CapDrop, []string{"ALL"}) {
 				t.Errorf("privileged %v cap_drop %v, want false and [ALL]", svc.Privileged, svc.CapDrop)
 			}
+			auditOverride(t, bin, dir, out, wantNNP)
 			upByHand(t, ctx, dir, out, ex)
 		})
+	}
+}
+
+// auditOverride runs capprof audit over the example with and without the
+// generated override: the base is flagged privileged, and the override
+// leaves none of the privilege findings standing (no privileged, every
+// default capability dropped, seccomp confined, no-new-privileges unless
+// the example needs it off).
+func auditOverride(t *testing.T, bin, dir, out string, wantNNP bool) {
+	t.Helper()
+	run := func(files ...string) map[string]int {
+		args := []string{"audit", "--format", "json", "--fail-on", "none"}
+		for _, f := range files {
+			args = append(args, "-f", f)
+		}
+		stdout, err := exec.Command(bin, args...).Output()
+		if err != nil {
+			t.Fatalf("capprof %s: %v", strings.Join(args, " "), err)
+		}
+		var r audit.Report
+		if err := json.Unmarshal(stdout, &r); err != nil {
+			t.Fatalf("capprof audit --format json: %v\n%s", err, stdout)
+		}
+		counts := map[string]int{}
+		for _, f := range r.Findings {
+			counts[f.RuleID]++
+		}
+		return counts
+	}
+	base := run(filepath.Join(dir, "compose.yml"))
+	if base["privileged"] != 1 {
+		t.Errorf("capprof audit of %s/compose.yml: %d privileged findings, want 1", dir, base["privileged"])
+	}
+	merged := run(filepath.Join(dir, "compose.yml"), filepath.Join(out, "compose.override.yml"))
+	for _, rule := range []string{"privileged", "cap-add-all", "cap-drop-all-missing", "seccomp-unconfined", "apparmor-unconfined", "systempaths-unconfined", "device-cgroup-rule"} {
+		if merged[rule] != 0 {
+			t.Errorf("capprof audit with the generated override: %d %s findings, want none", merged[rule], rule)
+		}
+	}
+	if got := merged["no-new-privileges-missing"] == 0; got != wantNNP {
+		t.Errorf("capprof audit with the generated override: no-new-privileges set %v, want %v", got, wantNNP)
 	}
 }
 
