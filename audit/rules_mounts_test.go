@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"context"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,19 +31,7 @@ func runHostRulesCases(t *testing.T, tests []hostRulesCase) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeFiles(t, tt.files)
-			env := tt.env
-			if env == nil {
-				env = []string{}
-			}
-			files := make([]string, len(tt.load))
-			for i, f := range tt.load {
-				files[i] = filepath.Join(dir, f)
-			}
-			report, err := Audit(context.Background(), Options{Files: files, WorkingDir: dir, Env: env})
-			if err != nil {
-				t.Fatal(err)
-			}
+			report := auditProject(t, tt.files, tt.env, tt.load...)
 			var got, messages []string
 			for _, f := range report.Findings {
 				if !slices.Contains(ids, f.RuleID) {

@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"context"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,19 +34,7 @@ func runHardeningCases(t *testing.T, tests []hardeningCase) {
 					t.Fatalf("no rule %q", id)
 				}
 			}
-			dir := writeFiles(t, tt.files)
-			env := tt.env
-			if env == nil {
-				env = []string{}
-			}
-			files := make([]string, len(tt.load))
-			for i, f := range tt.load {
-				files[i] = filepath.Join(dir, f)
-			}
-			report, err := Audit(context.Background(), Options{Files: files, WorkingDir: dir, Env: env})
-			if err != nil {
-				t.Fatal(err)
-			}
+			report := auditProject(t, tt.files, tt.env, tt.load...)
 			var got []string
 			for _, f := range report.Findings {
 				if !slices.Contains(tt.rules, f.RuleID) {

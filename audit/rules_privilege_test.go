@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"context"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,19 +25,7 @@ func runRuleCases(t *testing.T, ids []string, tests []ruleCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeFiles(t, tt.files)
-			env := tt.env
-			if env == nil {
-				env = []string{}
-			}
-			files := make([]string, len(tt.load))
-			for i, f := range tt.load {
-				files[i] = filepath.Join(dir, f)
-			}
-			report, err := Audit(context.Background(), Options{Files: files, WorkingDir: dir, Env: env})
-			if err != nil {
-				t.Fatal(err)
-			}
+			report := auditProject(t, tt.files, tt.env, tt.load...)
 			var found []Finding
 			var got []string
 			for _, f := range report.Findings {

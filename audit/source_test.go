@@ -44,6 +44,26 @@ func loadSources(t *testing.T, dir string, env []string, files ...string) *sourc
 	return src
 }
 
+// auditProject writes the files into a new directory and audits them the
+// way the CLI does: the -f files given (relative to the directory), or
+// discovery when there are none; env nil means an empty environment.
+func auditProject(t *testing.T, files map[string]string, env []string, load ...string) *Report {
+	t.Helper()
+	dir := writeFiles(t, files)
+	if env == nil {
+		env = []string{}
+	}
+	paths := make([]string, len(load))
+	for i, f := range load {
+		paths[i] = filepath.Join(dir, f)
+	}
+	report, err := Audit(context.Background(), Options{Files: paths, WorkingDir: dir, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return report
+}
+
 func scalarIs(want string) func(Item) bool {
 	return func(it Item) bool {
 		v, ok := it.Scalar()
@@ -540,19 +560,7 @@ services:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeFiles(t, tt.files)
-			env := tt.env
-			if env == nil {
-				env = []string{}
-			}
-			files := make([]string, len(tt.load))
-			for i, f := range tt.load {
-				files[i] = filepath.Join(dir, f)
-			}
-			report, err := Audit(context.Background(), Options{Files: files, WorkingDir: dir, Env: env})
-			if err != nil {
-				t.Fatal(err)
-			}
+			report := auditProject(t, tt.files, tt.env, tt.load...)
 			var got []string
 			for _, f := range report.Findings {
 				if f.RuleID != "privileged" {
