@@ -23,7 +23,7 @@ func Audit(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
 	}
-	report := &Report{WorkingDir: project.WorkingDir, Files: src.fileNames()}
+	report := &Report{WorkingDir: project.WorkingDir}
 	names := project.ServiceNames()
 	slices.Sort(names)
 	report.Services = names
@@ -40,6 +40,9 @@ func Audit(ctx context.Context, opts Options) (*Report, error) {
 		report.Findings = append(report.Findings, more...)
 		report.Suppressed = append(report.Suppressed, suppressed...)
 	}
+	// The files extends names are read while the rules are located, so
+	// the list is complete only now.
+	report.Files = src.fileNames()
 	sortFindings(report.Findings)
 	sortFindings(report.Suppressed)
 	return report, nil

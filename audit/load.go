@@ -65,29 +65,27 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	projectOpts := []cli.ProjectOptionsFn{
-		cli.WithWorkingDirectory(wd),
+	if len(files) == 0 {
+		found, err := discover(opts.ProjectDirectory, wd, env)
+		if err != nil {
+			return nil, err
+		}
+		files = found
+	}
+	// As with docker compose, the project directory is the first file's
+	// unless --project-directory names one: .env and the files' relative
+	// paths are read from there.
+	projectDir := cmp.Or(opts.ProjectDirectory, filepath.Dir(files[0]))
+	po, err := cli.NewProjectOptions(files,
+		cli.WithWorkingDirectory(projectDir),
 		cli.WithEnv(env),
 		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		cli.WithProfiles([]string{"*"}),
 		cli.WithLoadOptions(tolerateUnsetVariables),
-	}
-	if opts.ProjectDirectory != "" {
-		projectOpts[0] = cli.WithWorkingDirectory(opts.ProjectDirectory)
-	}
-	if len(files) == 0 {
-		projectOpts = append(projectOpts, cli.WithConfigFileEnv, cli.WithDefaultConfigPath)
-	} else if opts.ProjectDirectory == "" {
-		// docker compose -f runs in the first file's directory.
-		projectOpts[0] = cli.WithWorkingDirectory(filepath.Dir(files[0]))
-	}
-	po, err := cli.NewProjectOptions(files, projectOpts...)
+	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
-	}
-	if len(po.ConfigPaths) == 0 {
-		return nil, fmt.Errorf("%w: no compose file in %s or a parent directory (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml): pass -f FILE", ErrLoad, cmp.Or(opts.ProjectDirectory, wd))
 	}
 	project, err := po.LoadProject(ctx)
 	if err != nil {
@@ -95,6 +93,39 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 		return nil, fmt.Errorf("%w %s: %w", ErrLoad, strings.Join(po.ConfigPaths, ", "), err)
 	}
 	return project, nil
+}
+
+// discover finds the compose files as docker compose does without -f:
+// COMPOSE_FILE (from the environment or the .env of the directory it runs
+// in), else compose.yaml or its older names in dir or a parent, with the
+// override file beside it.
+func discover(projectDir, wd string, env []string) ([]string, error) {
+	dir := cmp.Or(projectDir, wd)
+	po, err := cli.NewProjectOptions(nil,
+		cli.WithWorkingDirectory(dir),
+		cli.WithEnv(env),
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithConfigFileEnv,
+		cli.WithDefaultConfigPath,
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+	if len(po.ConfigPaths) == 0 {
+		return nil, fmt.Errorf("%w: no compose file in %s or a parent directory (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml): pass -f FILE", ErrLoad, dir)
+	}
+	files := make([]string, len(po.ConfigPaths))
+	for i, f := range po.ConfigPaths {
+		if f == "-" {
+			return nil, fmt.Errorf("%w: COMPOSE_FILE names standard input, which is not supported: pass the file's path", ErrLoad)
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		files[i] = filepath.Clean(f)
+	}
+	return files, nil
 }
 
 // tolerateUnsetVariables keeps compose's interpolation but lets an empty

@@ -81,6 +81,10 @@ var deviceRules = []Rule{
 		Check: func(svc *types.ServiceConfig) []Hit {
 			var hits []Hit
 			for _, name := range slices.Sorted(maps.Keys(svc.Sysctls)) {
+				if strings.TrimSpace(name) == "" {
+					// An unset variable for the name: indeterminate.
+					continue
+				}
 				value := svc.Sysctls[name]
 				sev, why, ok := sysctlSeverity(name, value)
 				if !ok {
@@ -196,6 +200,7 @@ var riskySysctls = []struct {
 	{"net.ipv6.conf.*.accept_redirects", "1", Low, "ICMP redirects from the network can reroute the container's traffic"},
 	{"net.ipv4.conf.*.rp_filter", "0", Low, "packets with spoofed source addresses are accepted"},
 	{"net.ipv4.ip_forward", "1", Low, "the container routes between the networks it joins: a foothold in it pivots through"},
+	{"net.ipv4.conf.*.forwarding", "1", Low, "the container routes between the networks it joins: a foothold in it pivots through"},
 	{"net.ipv6.conf.*.forwarding", "1", Low, "the container routes between the networks it joins: a foothold in it pivots through"},
 }
 

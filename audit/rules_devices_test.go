@@ -101,6 +101,26 @@ services:
 			want: []string{"sysctl-risky:low@compose.yml:6"},
 		},
 		{
+			name: "forwarding per interface",
+			files: map[string]string{"compose.yml": `
+services:
+  router:
+    image: busybox
+    sysctls: {net.ipv4.conf.all.forwarding: 1}
+`},
+			want: []string{"sysctl-risky:low@compose.yml:4"},
+		},
+		{
+			name: "sysctl name from an unset variable is indeterminate, not a host-wide setting",
+			files: map[string]string{"compose.yml": `
+services:
+  router:
+    image: busybox
+    sysctls: ["${SC}=1"]
+`},
+			want: []string{"sysctl-risky?SC@compose.yml:4"},
+		},
+		{
 			name: "no risky sysctl: namespaced and at their safe values",
 			files: map[string]string{"compose.yml": `
 services:

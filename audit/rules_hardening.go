@@ -303,8 +303,13 @@ func portSpec(ports []types.ServicePortConfig) string {
 			b.WriteString(first.HostIP + ":")
 		}
 	}
-	if published != "" {
+	switch {
+	case published != "":
 		b.WriteString(published + ":")
+	case first.HostIP != "":
+		// compose's own spelling of a random host port on an address
+		// (0.0.0.0::80), which does not read as host port 80.
+		b.WriteString(":")
 	}
 	b.WriteString(target)
 	if first.Protocol != "" {

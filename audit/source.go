@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
@@ -37,6 +38,10 @@ type sources struct {
 type composeFile struct {
 	path string
 	docs []*yaml.Node
+	// env is what the file's variables interpolate from: the project's
+	// environment, and for an included file that plus its include's
+	// env_file (or the .env beside it), as compose loads it.
+	env types.Mapping
 }
 
 // serviceDef is a service's mapping in one file.
@@ -64,7 +69,7 @@ const maxExtendsDepth = 32
 func readSources(project *types.Project) (*sources, error) {
 	s := &sources{workingDir: project.WorkingDir, env: project.Environment, read: map[string]*composeFile{}}
 	for _, path := range project.ComposeFiles {
-		f, err := s.file(path)
+		f, err := s.file(path, s.env)
 		if err != nil {
 			return nil, err
 		}
@@ -75,12 +80,12 @@ func readSources(project *types.Project) (*sources, error) {
 	for len(queue) > 0 {
 		f := queue[0]
 		queue = queue[1:]
-		for _, path := range s.includes(f) {
-			if seen[path] {
+		for _, ref := range s.includes(f) {
+			if seen[ref.path] {
 				continue
 			}
-			seen[path] = true
-			inc, err := s.file(path)
+			seen[ref.path] = true
+			inc, err := s.file(ref.path, ref.env)
 			if err != nil {
 				// A remote include (git, oci) has no local file:
 				// its settings are located at the include line.
@@ -93,8 +98,9 @@ func readSources(project *types.Project) (*sources, error) {
 	return s, nil
 }
 
-// file parses a compose file once.
-func (s *sources) file(path string) (*composeFile, error) {
+// file parses a compose file once; env is what its variables interpolate
+// from, the first time it is read.
+func (s *sources) file(path string, env types.Mapping) (*composeFile, error) {
 	if f, ok := s.read[path]; ok {
 		return f, nil
 	}
@@ -102,7 +108,7 @@ func (s *sources) file(path string) (*composeFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &composeFile{path: path}
+	f := &composeFile{path: path, env: env}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	for {
 		var doc yaml.Node
@@ -141,22 +147,38 @@ func (s *sources) baseDir(f *composeFile) string {
 	return filepath.Dir(f.path)
 }
 
-// includes returns the absolute paths a file includes.
-func (s *sources) includes(f *composeFile) []string {
-	var out []string
+// includeRef is a file an include names, with the environment its
+// variables interpolate from.
+type includeRef struct {
+	path string
+	env  types.Mapping
+}
+
+// includes returns the files f includes, absolute. Each include's files
+// interpolate from f's environment plus the include's env_file, by default
+// the .env in the included project's directory (the first file's, or
+// project_directory); f's own values win, as compose merges them.
+func (s *sources) includes(f *composeFile) []includeRef {
+	var out []includeRef
 	dir := s.baseDir(f)
-	add := func(n *yaml.Node) {
+	abs := func(n *yaml.Node, base string) string {
 		if n = deref(n); n == nil || n.Kind != yaml.ScalarNode {
-			return
+			return ""
 		}
-		p, _ := s.interpolate(n.Value)
+		p, _ := s.interpolate(f, n.Value)
 		if p == "" {
-			return
+			return ""
 		}
 		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
+			p = filepath.Join(base, p)
 		}
-		out = append(out, filepath.Clean(p))
+		return filepath.Clean(p)
+	}
+	scalars := func(n *yaml.Node) []*yaml.Node {
+		if n = deref(n); n != nil && n.Kind == yaml.SequenceNode {
+			return n.Content
+		}
+		return []*yaml.Node{n}
 	}
 	for _, doc := range f.docs {
 		_, inc := lookup(doc, "include")
@@ -165,18 +187,50 @@ func (s *sources) includes(f *composeFile) []string {
 		}
 		for _, item := range inc.Content {
 			item = deref(item)
+			var paths, envFiles []string
+			projectDir := ""
 			switch item.Kind {
 			case yaml.ScalarNode:
-				add(item)
+				if p := abs(item, dir); p != "" {
+					paths = append(paths, p)
+				}
 			case yaml.MappingNode:
 				_, p := lookup(item, "path")
-				if p != nil && p.Kind == yaml.SequenceNode {
-					for _, one := range p.Content {
-						add(one)
+				for _, one := range scalars(p) {
+					if p := abs(one, dir); p != "" {
+						paths = append(paths, p)
 					}
-				} else {
-					add(p)
 				}
+				_, pd := lookup(item, "project_directory")
+				projectDir = abs(pd, dir)
+				_, ef := lookup(item, "env_file")
+				for _, one := range scalars(ef) {
+					if p := abs(one, dir); p != "" {
+						envFiles = append(envFiles, p)
+					}
+				}
+			}
+			if len(paths) == 0 {
+				continue
+			}
+			if projectDir == "" {
+				projectDir = filepath.Dir(paths[0])
+			}
+			if envFiles == nil {
+				if st, err := os.Stat(filepath.Join(projectDir, ".env")); err == nil && !st.IsDir() {
+					envFiles = []string{filepath.Join(projectDir, ".env")}
+				}
+			}
+			env := f.env
+			if len(envFiles) > 0 {
+				// A missing or malformed env_file fails compose's own
+				// load before the audit gets here.
+				if fromFile, err := dotenv.GetEnvFromFile(f.env, envFiles); err == nil {
+					env = f.env.Clone().Merge(fromFile)
+				}
+			}
+			for _, p := range paths {
+				out = append(out, includeRef{path: p, env: env})
 			}
 		}
 	}
@@ -231,17 +285,17 @@ func (s *sources) withExtends(out []serviceDef, d serviceDef, depth int) []servi
 	var service string
 	switch ext.Kind {
 	case yaml.ScalarNode:
-		service, _ = s.interpolate(ext.Value)
+		service, _ = s.interpolate(d.file, ext.Value)
 	case yaml.MappingNode:
 		if _, n := lookup(ext, "service"); n != nil && n.Kind == yaml.ScalarNode {
-			service, _ = s.interpolate(n.Value)
+			service, _ = s.interpolate(d.file, n.Value)
 		}
 		if _, n := lookup(ext, "file"); n != nil && n.Kind == yaml.ScalarNode {
-			p, _ := s.interpolate(n.Value)
+			p, _ := s.interpolate(d.file, n.Value)
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(s.baseDir(d.file), p)
 			}
-			f, err := s.file(filepath.Clean(p))
+			f, err := s.file(filepath.Clean(p), d.file.env)
 			if err != nil {
 				return out
 			}
@@ -277,7 +331,7 @@ func (s *sources) locate(service, key string, item func(Item) bool) Location {
 			if v.Tag == "!reset" {
 				break
 			}
-			if n := s.findItem(v, item); n != nil {
+			if n := s.findItem(d.file, v, item); n != nil {
 				return s.location(d.file, n)
 			}
 			if v.Tag == "!override" {
@@ -312,18 +366,18 @@ func (s *sources) location(f *composeFile, n *yaml.Node) Location {
 
 // findItem returns the node of the first list item or mapping entry (its
 // key) under v that match accepts.
-func (s *sources) findItem(v *yaml.Node, match func(Item) bool) *yaml.Node {
+func (s *sources) findItem(f *composeFile, v *yaml.Node, match func(Item) bool) *yaml.Node {
 	v = deref(v)
 	switch v.Kind {
 	case yaml.SequenceNode:
 		for _, n := range v.Content {
-			if match(yamlItem{s: s, node: deref(n)}) {
+			if match(yamlItem{s: s, file: f, node: deref(n)}) {
 				return n
 			}
 		}
 	case yaml.MappingNode:
 		for _, e := range entries(v) {
-			if match(yamlItem{s: s, key: e.key, node: e.value}) {
+			if match(yamlItem{s: s, file: f, key: e.key, node: e.value}) {
 				return e.key
 			}
 		}
@@ -371,7 +425,7 @@ func (s *sources) unsetScalars(f *composeFile, path string, n *yaml.Node, out []
 		if n.Tag == "!reset" {
 			return out
 		}
-		if _, vars := s.interpolate(n.Value); len(vars) > 0 {
+		if _, vars := s.interpolate(f, n.Value); len(vars) > 0 {
 			out = append(out, unsetKey{key: path, loc: s.location(f, n), vars: vars})
 		}
 	case yaml.SequenceNode:
@@ -391,13 +445,13 @@ var variableName = regexp.MustCompile(`^\$\{?([_a-zA-Z][_a-zA-Z0-9]*)`)
 // interpolate substitutes variables the way compose does and returns the
 // variables that were not set and had no default: where one is, the value
 // compose used was a guess (the empty string).
-func (s *sources) interpolate(value string) (string, []string) {
+func (s *sources) interpolate(f *composeFile, value string) (string, []string) {
 	if !strings.Contains(value, "$") {
 		return value, nil
 	}
 	var unset []string
 	mapping := func(name string) (string, bool) {
-		v, ok := s.env[name]
+		v, ok := f.env[name]
 		return v, ok
 	}
 	replace := func(sub string, m template.Mapping, cfg *template.Config) (string, error) {
@@ -490,6 +544,7 @@ func deref(n *yaml.Node) *yaml.Node {
 // yamlItem is an Item backed by a YAML node.
 type yamlItem struct {
 	s    *sources
+	file *composeFile // whose environment the scalars interpolate from
 	key  *yaml.Node
 	node *yaml.Node
 }
@@ -505,7 +560,7 @@ func (it yamlItem) Scalar() (string, bool) {
 	if it.node == nil || it.node.Kind != yaml.ScalarNode {
 		return "", false
 	}
-	v, _ := it.s.interpolate(it.node.Value)
+	v, _ := it.s.interpolate(it.file, it.node.Value)
 	return v, true
 }
 
@@ -514,6 +569,6 @@ func (it yamlItem) Field(key string) (string, bool) {
 	if v == nil || v.Kind != yaml.ScalarNode {
 		return "", false
 	}
-	out, _ := it.s.interpolate(v.Value)
+	out, _ := it.s.interpolate(it.file, v.Value)
 	return out, true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -716,5 +717,77 @@ services:
 	}
 	if _, err := Audit(context.Background(), Options{Files: []string{filepath.Join(dir, "conf/compose.yml")}, WorkingDir: dir, Env: []string{}}); !errors.Is(err, ErrLoad) {
 		t.Errorf("without the project directory, extends resolves from conf/ and must fail to load: %v", err)
+	}
+}
+
+// TestProjectFoundInAParent: without -f the compose file is looked for in
+// the directory and its parents; its directory is then the project's, so
+// its .env and the relative paths in it are read from there, and the files
+// extends reads are listed.
+func TestProjectFoundInAParent(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		".env": "PRIV=true\n",
+		"compose.yaml": `
+services:
+  web:
+    extends: {file: sub/base.yml, service: base}
+    privileged: ${PRIV}
+`,
+		"sub/base.yml": `
+services:
+  base:
+    image: nginx
+    cap_add: [SYS_ADMIN]
+`,
+		"deep/dir/README": "nothing here\n",
+	})
+	report, err := Audit(context.Background(), Options{WorkingDir: filepath.Join(dir, "deep", "dir"), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range report.Findings {
+		if f.RuleID == "privileged" || f.RuleID == "cap-add-dangerous" {
+			got = append(got, f.RuleID+map[bool]string{true: "?"}[f.Indeterminate]+"@"+f.Location.String())
+		}
+	}
+	slices.Sort(got)
+	if want := "cap-add-dangerous@sub/base.yml:4:15 privileged@compose.yaml:4:5"; strings.Join(got, " ") != want {
+		t.Errorf("findings %v, want %s", got, want)
+	}
+	if want := []string{"compose.yaml", "sub/base.yml"}; !slices.Equal(report.Files, want) {
+		t.Errorf("files %v, want %v", report.Files, want)
+	}
+}
+
+// TestIncludedFileInterpolatesFromItsEnvFile: an included project's
+// variables come from the including project's environment plus the .env
+// beside the included file, so a setting made through one is located at
+// its item and is not indeterminate.
+func TestIncludedFileInterpolatesFromItsEnvFile(t *testing.T) {
+	report := auditProject(t, map[string]string{
+		"compose.yml": `
+include:
+  - other/compose.yml
+services:
+  web:
+    image: nginx
+`,
+		"other/.env": "SOCK=/var/run/docker.sock\n",
+		"other/compose.yml": `
+services:
+  agent:
+    image: busybox
+    volumes: ["${SOCK}:/var/run/docker.sock"]
+`,
+	}, nil)
+	var got []string
+	for _, f := range report.Findings {
+		if f.Service == "agent" && (f.RuleID == "engine-socket" || f.Indeterminate) {
+			got = append(got, f.RuleID+map[bool]string{true: "?"}[f.Indeterminate]+"@"+f.Location.String())
+		}
+	}
+	if want := "engine-socket@other/compose.yml:4:15"; strings.Join(got, " ") != want {
+		t.Errorf("agent findings %v, want %s", got, want)
 	}
 }

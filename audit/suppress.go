@@ -59,7 +59,7 @@ func (s *sources) acceptances(svc *types.ServiceConfig) ([]Acceptance, []Finding
 	path := "services." + svc.Name + "." + extensionKey
 	ext, ok := raw.(map[string]any)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: %s: want a mapping with the key accept, got %T", ErrLoad, path, raw)
+		return nil, nil, fmt.Errorf("%w: %s: want a mapping with the key accept, got %s", ErrLoad, path, yamlKind(raw))
 	}
 	for k := range ext {
 		if k != "accept" {
@@ -71,7 +71,7 @@ func (s *sources) acceptances(svc *types.ServiceConfig) ([]Acceptance, []Finding
 		if ext["accept"] == nil {
 			return nil, nil, nil
 		}
-		return nil, nil, fmt.Errorf("%w: %s.accept: want a mapping of rule id to reason, got %T", ErrLoad, path, ext["accept"])
+		return nil, nil, fmt.Errorf("%w: %s.accept: want a mapping of rule id to reason, got %s", ErrLoad, path, yamlKind(ext["accept"]))
 	}
 	ids := make([]string, 0, len(accept))
 	for id := range accept {
@@ -88,7 +88,7 @@ func (s *sources) acceptances(svc *types.ServiceConfig) ([]Acceptance, []Finding
 		case string:
 			reason = strings.TrimSpace(v)
 		default:
-			return nil, nil, fmt.Errorf("%w: %s.accept.%s: want the reason as a string, got %T", ErrLoad, path, id, v)
+			return nil, nil, fmt.Errorf("%w: %s.accept.%s: want the reason as a string, got %s", ErrLoad, path, id, yamlKind(v))
 		}
 		a := Acceptance{RuleID: id, Reason: reason, Location: loc}
 		rule, known := RuleByID(id)
@@ -146,4 +146,24 @@ func acceptanceFinding(ruleID, service, accepted string, loc Location, msg strin
 		f.Severity, f.Why, f.Fix = r.Severity, r.Why, r.Fix
 	}
 	return f
+}
+
+// yamlKind names the kind of a decoded YAML value the way the compose file
+// spells it, for errors.
+func yamlKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, int64, uint64, float64:
+		return "a number"
+	case nil:
+		return "nothing"
+	}
+	return fmt.Sprintf("a %T", v)
 }

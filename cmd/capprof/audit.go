@@ -77,6 +77,9 @@ Example:
 		// compose, not to --project-directory.
 		files := slices.Clone(cliCtx.StringSlice("file"))
 		for i, f := range files {
+			if f == "" {
+				return usageError{errors.New("-f: pass a compose file's path (an empty one was given)")}
+			}
 			if f != "-" && !filepath.IsAbs(f) {
 				files[i] = filepath.Join(cwd, f)
 			}
@@ -150,7 +153,7 @@ func writeReport(cliCtx *cli.Context, data []byte, report *audit.Report) error {
 			if !filepath.IsAbs(f) {
 				f = filepath.Join(report.WorkingDir, f)
 			}
-			if f == abs {
+			if sameFile(f, abs) {
 				return usageError{fmt.Errorf("--output %s is a compose file the audit read: pick another file name", out)}
 			}
 		}
@@ -159,6 +162,20 @@ func writeReport(cliCtx *cli.Context, data []byte, report *audit.Report) error {
 		return usageError{fmt.Errorf("--output: %w", err)}
 	}
 	return nil
+}
+
+// sameFile reports whether two paths name one file, through symbolic and
+// hard links; a path that does not exist names no file the audit read.
+func sameFile(a, b string) bool {
+	if a == b {
+		return true
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // version is capprof's module version when it was built from a tagged

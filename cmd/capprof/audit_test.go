@@ -81,6 +81,7 @@ func TestAuditExitCodes(t *testing.T) {
 		{"indeterminate counts at its rule's severity", []string{"-f", f("indeterminate.yml"), "--fail-on", "high"}, exitFailure, "HIGH privileged [app] indeterminate:", "--fail-on high"},
 		{"merged files", []string{"-f", f("clean.yml"), "-f", f("privileged.yml")}, exitFailure, "privileged.yml:", ""},
 		{"missing file", []string{"-f", f("missing.yml")}, exitUsage, "", "missing.yml"},
+		{"empty -f", []string{"-f", ""}, exitUsage, "", "an empty one was given"},
 		{"invalid yaml", []string{"-f", f("bad.yml")}, exitUsage, "", "bad.yml"},
 		{"malformed x-capprof", []string{"-f", f("badext.yml")}, exitUsage, "", "x-capprof"},
 		{"bad --format, with findings", []string{"-f", f("privileged.yml"), "--format", "xml"}, exitUsage, "", `--format: unknown report format "xml"`},
@@ -197,8 +198,13 @@ func TestAuditOutput(t *testing.T) {
 			t.Errorf("findings %+v, want privileged at compose.yml:11", r.Findings)
 		}
 	})
+	link := filepath.Join(dir, "link.yml")
+	if err := os.Symlink(compose, link); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct{ name, out, want string }{
 		{"over a compose file", compose, "is a compose file the audit read"},
+		{"over a link to a compose file", link, "is a compose file the audit read"},
 		{"into a missing directory", filepath.Join(dir, "no", "such", "dir", "r.sarif"), "--output"},
 		{"empty", "", "pass a file name"},
 	} {
