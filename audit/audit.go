@@ -29,7 +29,7 @@ func Audit(ctx context.Context, opts Options) (*Report, error) {
 	report.Services = names
 	for _, name := range names {
 		svc := project.Services[name]
-		findings := checkService(&svc, src)
+		findings := checkService(&svc, project, src)
 		accepted, extra, err := src.acceptances(&svc)
 		if err != nil {
 			return nil, err
@@ -52,14 +52,14 @@ func Audit(ctx context.Context, opts Options) (*Report, error) {
 // but reads a key holding an unset variable is reported indeterminate; so
 // is a rule that fires on a missing setting when the setting's key holds
 // one.
-func checkService(svc *types.ServiceConfig, src *sources) []Finding {
+func checkService(svc *types.ServiceConfig, project *types.Project, src *sources) []Finding {
 	var out []Finding
 	unset := src.unsetKeys(svc.Name)
 	for _, rule := range Rules() {
 		if rule.Check == nil {
 			continue
 		}
-		hits := rule.Check(svc)
+		hits := rule.Check(svc, project)
 		if u, ok := firstUnset(unset, rule.Fields); ok && (len(hits) == 0 || rule.FiresOnAbsence) {
 			out = append(out, Finding{
 				RuleID:        rule.ID,

@@ -135,8 +135,10 @@ type Rule struct {
 	// indeterminate even though they fired, since the variable may hold
 	// the setting.
 	FiresOnAbsence bool
-	// Check returns where the rule fires in the service.
-	Check func(svc *types.ServiceConfig) []Hit
+	// Check returns where the rule fires in the service; the project is
+	// what the service refers to (named volumes, secrets, configs) and its
+	// directory.
+	Check func(svc *types.ServiceConfig, project *types.Project) []Hit
 }
 
 // Hit is one place where a rule fires. Its location is found in the YAML

@@ -19,7 +19,7 @@ var deviceRules = []Rule{
 		Why:      "a host device is reached past the container's filesystem and namespaces: a disk gives every file on it, memory devices the kernel, others the hardware they drive",
 		Fix:      "map only the device the service drives, with the permissions it needs (/dev/ttyUSB0:/dev/ttyUSB0:rw); never a disk: mount the files it needs as a volume",
 		Fields:   []string{"devices"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			var hits []Hit
 			for i, d := range svc.Devices {
 				if d.Source == "" {
@@ -53,7 +53,7 @@ var deviceRules = []Rule{
 		Why:      "the rule lets the container open every host device of those numbers, which it can create with mknod as Docker allows: no devices: entry limits it",
 		Fix:      "map the device under devices: instead, or narrow the rule to the one major:minor the service drives",
 		Fields:   []string{"device_cgroup_rules"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			var hits []Hit
 			for i, rule := range svc.DeviceCgroupRules {
 				sev, what, ok := cgroupRuleSeverity(rule)
@@ -78,7 +78,7 @@ var deviceRules = []Rule{
 		Why:      "the sysctl weakens the host, when it is not namespaced, or the container's network: it opens a way in or through that the kernel's default keeps shut",
 		Fix:      "remove the sysctl; a host-wide setting belongs to the host's configuration, not to a service",
 		Fields:   []string{"sysctls"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			var hits []Hit
 			for _, name := range slices.Sorted(maps.Keys(svc.Sysctls)) {
 				if strings.TrimSpace(name) == "" {

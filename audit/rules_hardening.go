@@ -26,7 +26,7 @@ var hardeningRules = []Rule{
 		Fix:            "set read_only: true and give the paths the service writes a tmpfs or a volume (tmpfs: [/tmp])",
 		Fields:         []string{"read_only"},
 		FiresOnAbsence: true,
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			if svc.ReadOnly {
 				return nil
 			}
@@ -48,7 +48,7 @@ var hardeningRules = []Rule{
 		Fix:            `set user to a non-root uid:gid the image's files allow (user: "1000:1000"), or USER in the Dockerfile`,
 		Fields:         []string{"user"},
 		FiresOnAbsence: true,
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			if svc.User == "" {
 				return []Hit{{Key: "user", Index: -1, Message: "user is not set: the service runs as the image's default user, which is root unless the image sets USER"}}
 			}
@@ -71,7 +71,7 @@ var hardeningRules = []Rule{
 		Fix:            "set pids_limit (e.g. pids_limit: 256) or deploy.resources.limits.pids",
 		Fields:         []string{"pids_limit", "deploy.resources.limits.pids"},
 		FiresOnAbsence: true,
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			limits := deployLimits(svc)
 			switch {
 			case svc.PidsLimit > 0 || limits.Pids > 0:
@@ -92,7 +92,7 @@ var hardeningRules = []Rule{
 		Fix:            "set mem_limit or deploy.resources.limits.memory (e.g. memory: 512M)",
 		Fields:         []string{"mem_limit", "deploy.resources.limits.memory"},
 		FiresOnAbsence: true,
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			// The engine treats a memory limit of 0 as none; a negative
 			// one is no limit either.
 			if svc.MemLimit > 0 || deployLimits(svc).MemoryBytes > 0 {
@@ -116,7 +116,7 @@ var hardeningRules = []Rule{
 		Fix:            "set cpus (e.g. cpus: 1.5) or deploy.resources.limits.cpus",
 		Fields:         []string{"cpus", "cpu_quota", "cpu_period", "deploy.resources.limits.cpus"},
 		FiresOnAbsence: true,
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			if svc.CPUS > 0 || svc.CPUQuota > 0 || deployLimits(svc).NanoCPUs > 0 {
 				return nil
 			}
@@ -187,7 +187,7 @@ var sensitivePorts = map[uint32]struct {
 // reported once, at the item of the first. Separate items that happen to
 // form a range ("80", then "81") cannot be told from one in the merged
 // list and are reported together too, at the first item.
-func checkPorts(svc *types.ServiceConfig) []Hit {
+func checkPorts(svc *types.ServiceConfig, _ *types.Project) []Hit {
 	// The engine discards published ports in the host's network
 	// namespace: the service listens on the host's interfaces directly,
 	// which host-network reports.

@@ -369,7 +369,7 @@ func TestPortsAllInterfacesSeverity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hits := rule.Check(&types.ServiceConfig{Name: "web", WorkloadSpec: types.WorkloadSpec{Ports: tt.ports}})
+			hits := rule.Check(&types.ServiceConfig{Name: "web", WorkloadSpec: types.WorkloadSpec{Ports: tt.ports}}, &types.Project{})
 			var got []Severity
 			for _, h := range hits {
 				got = append(got, h.Severity)

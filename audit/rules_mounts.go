@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,13 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// mountRules: volumes: engine sockets, sensitive host paths, mount propagation.
+// mountRules: volumes, and the secrets and configs read from files:
+// engine sockets, sensitive host paths, mount propagation.
+//
+// A host path reaches the container through a bind mount, a named volume
+// whose local driver binds a device (driver_opts: {o: bind, device: PATH}),
+// or a secret or config with file: PATH, which compose bind-mounts; the
+// engine-socket and host-path rules read them all through hostMounts.
 var mountRules = []Rule{
 	{
 		ID:       "engine-socket",
@@ -18,20 +25,15 @@ var mountRules = []Rule{
 		Title:    "container engine socket mounted",
 		Why:      "the engine's API starts a privileged container with the host's / mounted: whoever reaches the socket is root on the host, and :ro only makes the socket file read-only, not the API",
 		Fix:      "remove the mount; if the service must drive the engine, give it a socket proxy that allows only the API calls it makes",
-		Fields:   []string{"volumes"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Fields:   []string{"volumes", "secrets", "configs"},
+		Check: func(svc *types.ServiceConfig, project *types.Project) []Hit {
 			var hits []Hit
-			for i, v := range svc.Volumes {
-				what, ok := engineSocket(v)
+			for _, m := range hostMounts(svc, project) {
+				what, ok := m.engineSocket()
 				if !ok {
 					continue
 				}
-				hits = append(hits, Hit{
-					Key:     "volumes",
-					Item:    itemWithTarget("volumes", v.Target),
-					Index:   i,
-					Message: fmt.Sprintf("volumes: %s: %s", mountText(v), what),
-				})
+				hits = append(hits, m.hit(what, None))
 			}
 			return hits
 		},
@@ -42,28 +44,24 @@ var mountRules = []Rule{
 		Title:    "sensitive host path mounted",
 		Why:      "a host path in the container is reached past every isolation: root inside reads the host's secrets in it and, read-write, rewrites what the host runs as root",
 		Fix:      "mount only the files the service needs, read-only, from a directory of their own; keep data in named volumes",
-		Fields:   []string{"volumes"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Fields:   []string{"volumes", "secrets", "configs"},
+		Check: func(svc *types.ServiceConfig, project *types.Project) []Hit {
 			var hits []Hit
-			for i, v := range svc.Volumes {
-				if v.Type != types.VolumeTypeBind {
-					continue
-				}
-				if _, ok := engineSocket(v); ok {
+			for _, m := range hostMounts(svc, project) {
+				if _, ok := m.engineSocket(); ok || m.pipe {
 					// engine-socket reports it, at least as severe.
 					continue
 				}
-				sev, what := hostPathSeverity(v.Source, v.ReadOnly)
+				sev, what := hostPathSeverity(m.source, m.readOnly)
+				if m.resolved != "" {
+					if s, w := hostPathSeverity(m.resolved, m.readOnly); s > sev {
+						sev, what = s, "resolves to "+m.resolved+": "+w
+					}
+				}
 				if sev == None {
 					continue
 				}
-				hits = append(hits, Hit{
-					Key:      "volumes",
-					Item:     itemWithTarget("volumes", v.Target),
-					Index:    i,
-					Message:  fmt.Sprintf("volumes: %s: %s", mountText(v), what),
-					Severity: sev,
-				})
+				hits = append(hits, m.hit(what, sev))
 			}
 			return hits
 		},
@@ -75,7 +73,7 @@ var mountRules = []Rule{
 		Why:      "with shared propagation, mounts made inside the container appear on the host: a container that can mount covers host paths with its own files",
 		Fix:      "drop the propagation option (rprivate), or use rslave if the container must see the host's later mounts",
 		Fields:   []string{"volumes"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			var hits []Hit
 			for i, v := range svc.Volumes {
 				if v.Type != types.VolumeTypeBind || v.Bind == nil {
@@ -94,6 +92,212 @@ var mountRules = []Rule{
 			return hits
 		},
 	},
+}
+
+// hostMount is a host path a service puts in its container.
+type hostMount struct {
+	// key, item and index locate the service's setting: its volumes,
+	// secrets or configs item.
+	key   string
+	item  func(Item) bool
+	index int
+	// text names the setting in a message: "volumes: /etc → /e (read-only)".
+	text string
+	// source is the host path, absolute; resolved is where its symbolic
+	// links lead when it exists on this machine and has any, else "".
+	source, resolved string
+	// origin says where source comes from when the setting does not show
+	// it: a named volume's driver_opts.device, a secret's file.
+	origin   string
+	readOnly bool
+	// pipe marks a Windows named pipe.
+	pipe bool
+}
+
+// hostMounts returns the host paths the service mounts: bind mounts and
+// named pipes, named volumes that bind a host path, and the files of its
+// secrets and configs.
+func hostMounts(svc *types.ServiceConfig, project *types.Project) []hostMount {
+	var out []hostMount
+	for i, v := range svc.Volumes {
+		m := hostMount{key: "volumes", item: itemWithTarget("volumes", v.Target), index: i, text: "volumes: " + mountText(v), readOnly: v.ReadOnly}
+		switch v.Type {
+		case types.VolumeTypeBind:
+			m.source = v.Source
+		case types.VolumeTypeNamedPipe:
+			m.source, m.pipe = v.Source, true
+		case types.VolumeTypeVolume:
+			device, ro, ok := boundDevice(project, v.Source)
+			if !ok {
+				continue
+			}
+			m.source, m.readOnly = device, m.readOnly || ro
+			m.origin = fmt.Sprintf("volume %s binds the host path %s (its driver_opts.device)", v.Source, device)
+		default:
+			continue
+		}
+		out = append(out, m.withResolved())
+	}
+	for i, s := range svc.Secrets {
+		if m, ok := fileMount("secrets", "secret", i, types.FileReferenceConfig(s), secretFile(project, s.Source), "/run/secrets/"); ok {
+			out = append(out, m.withResolved())
+		}
+	}
+	for i, c := range svc.Configs {
+		if m, ok := fileMount("configs", "config", i, types.FileReferenceConfig(c), configFile(project, c.Source), "/"); ok {
+			out = append(out, m.withResolved())
+		}
+	}
+	return out
+}
+
+// boundDevice returns the host path a named volume binds: the local
+// driver (the default) with the bind or rbind mount option mounts its
+// device as a bind mount would. A relative device is the project
+// directory's, as compose resolves it.
+func boundDevice(project *types.Project, name string) (device string, readOnly, ok bool) {
+	if project == nil || name == "" {
+		return "", false, false
+	}
+	vol, found := project.Volumes[name]
+	if !found || bool(vol.External) || (vol.Driver != "" && vol.Driver != "local") {
+		return "", false, false
+	}
+	device = vol.DriverOpts["device"]
+	if device == "" {
+		return "", false, false
+	}
+	bind := false
+	for opt := range strings.SplitSeq(vol.DriverOpts["o"], ",") {
+		switch strings.TrimSpace(opt) {
+		case "bind", "rbind":
+			bind = true
+		case "ro":
+			readOnly = true
+		}
+	}
+	if !bind {
+		return "", false, false
+	}
+	if !filepath.IsAbs(device) {
+		device = filepath.Join(project.WorkingDir, device)
+	}
+	return device, readOnly, true
+}
+
+func secretFile(project *types.Project, name string) string {
+	if project == nil {
+		return ""
+	}
+	return project.Secrets[name].File
+}
+
+func configFile(project *types.Project, name string) string {
+	if project == nil {
+		return ""
+	}
+	return project.Configs[name].File
+}
+
+// fileMount is the mount of a secret's or config's file, which compose
+// bind-mounts read-only at its target: by default defaultDir plus the
+// secret's or config's name, a relative target below defaultDir.
+func fileMount(key, kind string, i int, ref types.FileReferenceConfig, file, defaultDir string) (hostMount, bool) {
+	if file == "" {
+		return hostMount{}, false
+	}
+	target := ref.Target
+	switch {
+	case target == "":
+		target = defaultDir + ref.Source
+	case !path.IsAbs(target):
+		target = defaultDir + target
+	}
+	source := ref.Source
+	return hostMount{
+		key:      key,
+		item:     fileReferenceNamed(source),
+		index:    i,
+		text:     fmt.Sprintf("%s: %s → %s (read-only)", key, source, target),
+		source:   file,
+		origin:   fmt.Sprintf("%s %s is the host file %s (its file:)", kind, source, file),
+		readOnly: true,
+	}, true
+}
+
+// fileReferenceNamed matches the secrets or configs item that names
+// source: the short syntax's scalar or the long syntax's source.
+func fileReferenceNamed(source string) func(Item) bool {
+	return func(it Item) bool {
+		if s, ok := it.Scalar(); ok {
+			return s == source
+		}
+		s, ok := it.Field("source")
+		return ok && s == source
+	}
+}
+
+// withResolved sets resolved when the source exists here and its path
+// holds a symbolic link: ./api may be a link to /var/run/docker.sock. A
+// link whose target does not exist here (no Docker on the machine that
+// audits) is read once; a path that does not exist is checked as written.
+func (m hostMount) withResolved() hostMount {
+	if m.pipe || m.source == "" {
+		return m
+	}
+	r, err := filepath.EvalSymlinks(m.source)
+	if err != nil {
+		if r, err = readLink(m.source); err != nil {
+			return m
+		}
+	}
+	if hostPathKey(r) != hostPathKey(m.source) {
+		m.resolved = r
+	}
+	return m
+}
+
+// readLink returns the target of the symbolic link p, absolute.
+func readLink(p string) (string, error) {
+	target, err := os.Readlink(p)
+	if err != nil {
+		return "", err
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(p), target)
+	}
+	return filepath.Clean(target), nil
+}
+
+// engineSocket tells whether the mount puts a container engine's socket in
+// the container, and which: by its path, else by where its symbolic links
+// lead.
+func (m hostMount) engineSocket() (string, bool) {
+	if m.pipe {
+		// Docker for Windows listens on \\.\pipe\docker_engine.
+		if strings.HasSuffix(strings.ToLower(m.source), `\docker_engine`) {
+			return "the Docker API", true
+		}
+		return "", false
+	}
+	if what, ok := engineSocketAt(m.source); ok {
+		return what, true
+	}
+	if m.resolved != "" {
+		if what, ok := engineSocketAt(m.resolved); ok {
+			return "resolves to " + m.resolved + ": " + what, true
+		}
+	}
+	return "", false
+}
+
+// hit is a finding at the mount's setting, saying what it exposes.
+func (m hostMount) hit(what string, sev Severity) Hit {
+	msg := m.text + ": "
+	if m.origin != "" {
+		msg += m.origin + ": "
+	}
+	return Hit{Key: m.key, Item: m.item, Index: m.index, Message: msg + what, Severity: sev}
 }
 
 // engineSockets are the container engines' API sockets by file name:
@@ -122,21 +326,10 @@ var engineSocketPaths = []string{
 	"/run/user/*/buildkit/buildkitd.sock",
 }
 
-// engineSocket tells whether a volume mounts a container engine's socket,
-// and which.
-func engineSocket(v types.ServiceVolumeConfig) (string, bool) {
-	switch v.Type {
-	case types.VolumeTypeNamedPipe:
-		// Docker for Windows listens on \\.\pipe\docker_engine.
-		if strings.HasSuffix(strings.ToLower(v.Source), `\docker_engine`) {
-			return "the Docker API", true
-		}
-		return "", false
-	case types.VolumeTypeBind:
-	default:
-		return "", false
-	}
-	src := hostPathKey(v.Source)
+// engineSocketAt tells whether a host path is a container engine's socket
+// or a directory holding one, and which.
+func engineSocketAt(source string) (string, bool) {
+	src := hostPathKey(source)
 	if what, ok := engineSockets[path.Base(src)]; ok {
 		return what, true
 	}

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,9 @@ type hostRulesCase struct {
 	want  []string
 	// message, when set, must be part of the first finding's message.
 	message string
+	// links are symbolic links made in the project directory, name →
+	// target.
+	links map[string]string
 }
 
 // runHostRulesCases audits each case and compares the findings of the
@@ -31,7 +36,13 @@ func runHostRulesCases(t *testing.T, tests []hostRulesCase) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			report := auditProject(t, tt.files, tt.env, tt.load...)
+			dir := writeFiles(t, tt.files)
+			for name, target := range tt.links {
+				if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			report := auditDir(t, dir, tt.env, tt.load...)
 			var got, messages []string
 			for _, f := range report.Findings {
 				if !slices.Contains(ids, f.RuleID) {
@@ -378,6 +389,127 @@ services:
 				"host-path?HOST_ROOT@compose.yml:5",
 				"mount-propagation-shared?HOST_ROOT@compose.yml:5",
 			},
+		},
+		{
+			name: "named volumes binding a host path, short and long syntax, driver local or unset",
+			files: map[string]string{"compose.yml": `
+services:
+  agent:
+    image: busybox
+    volumes:
+      - sock:/var/run
+      - type: volume
+        source: etc
+        target: /host/etc
+        read_only: true
+volumes:
+  sock:
+    driver: local
+    driver_opts: {type: none, o: bind, device: /var/run}
+  etc:
+    driver_opts: {type: none, o: bind, device: /etc}
+`},
+			want: []string{
+				"engine-socket:high@compose.yml:5",
+				"host-path:high@compose.yml:6",
+			},
+			message: "volume sock binds the host path /var/run (its driver_opts.device): holds the Docker API socket",
+		},
+		{
+			name: "named volumes that bind nothing sensitive, or bind nothing: another driver, no bind option, a data directory",
+			files: map[string]string{"compose.yml": `
+services:
+  db:
+    image: postgres
+    volumes:
+      - nfs:/nfs
+      - tmp:/tmp
+      - data:/var/lib/postgresql/data
+      - plain:/plain
+volumes:
+  nfs:
+    driver: local
+    driver_opts: {type: nfs, o: "addr=10.0.0.1,rw", device: ":/var/run"}
+  tmp:
+    driver: other
+    driver_opts: {type: none, o: bind, device: /etc}
+  data:
+    driver_opts: {type: none, o: bind, device: ./data}
+  plain: {}
+`},
+			want: nil,
+		},
+		{
+			name: "secrets and configs from host files: the engine socket, /etc/shadow",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    image: busybox
+    secrets:
+      - shadow
+    configs:
+      - source: dsock
+        target: /var/run/docker.sock
+secrets:
+  shadow:
+    file: /etc/shadow
+configs:
+  dsock:
+    file: /var/run/docker.sock
+`},
+			want: []string{
+				"engine-socket:high@compose.yml:7",
+				"host-path:medium@compose.yml:5",
+			},
+			message: "configs: dsock → /var/run/docker.sock (read-only): config dsock is the host file /var/run/docker.sock (its file:): the Docker API",
+		},
+		{
+			name: "secrets and configs from the project's files, an environment variable, content",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    image: busybox
+    secrets: [db, token]
+    configs: [nginx, inline]
+secrets:
+  db:
+    file: ./secrets/db.txt
+  token:
+    environment: TOKEN
+configs:
+  nginx:
+    file: nginx.conf
+  inline:
+    content: "x"
+`, "secrets/db.txt": "pw", "nginx.conf": "events {}"},
+			want: nil,
+		},
+		{
+			name: "bind sources that are symbolic links to the socket, a dangling one, and to /",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    image: busybox
+    volumes:
+      - ./api:/var/run/d.sock
+      - ./hostroot:/h
+      - ./absent:/absent
+`},
+			links:   map[string]string{"api": "/var/run/docker.sock", "hostroot": "/", "absent": "/nonexistent/capprof"},
+			want:    []string{"engine-socket:high@compose.yml:5", "host-path:high@compose.yml:6"},
+			message: "/api → /var/run/d.sock (read-write): resolves to ",
+		},
+		{
+			name: "bind sources that are symbolic links inside the project",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    image: busybox
+    volumes:
+      - ./current:/data
+`, "releases/v1/data.txt": "x"},
+			links: map[string]string{"current": "releases/v1"},
+			want:  nil,
 		},
 	})
 }

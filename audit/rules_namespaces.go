@@ -52,7 +52,7 @@ func hostNamespaceRule(id string, sev Severity, key, title, why, fix string, mod
 		Why:      why,
 		Fix:      fix,
 		Fields:   []string{key},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			if mode(svc) != "host" {
 				return nil
 			}

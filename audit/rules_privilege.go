@@ -24,7 +24,7 @@ var privilegeRules = []Rule{
 		Why:      "privileged gives every capability, every host device and writable /sys: root in the container is root on the host",
 		Fix:      "run capprof profile to get the least-privilege override",
 		Fields:   []string{"privileged"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			if !svc.Privileged {
 				return nil
 			}
@@ -38,7 +38,7 @@ var privilegeRules = []Rule{
 		Why:      "cap_add: ALL hands the container every capability, SYS_ADMIN and SYS_MODULE among them: as good as privileged for escaping to the host",
 		Fix:      "add only the capabilities the service needs (capprof profile lists them), after cap_drop: [ALL]",
 		Fields:   []string{"cap_add"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			i := slices.IndexFunc(svc.CapAdd, func(c string) bool { return capabilityName(c) == "ALL" })
 			if i < 0 {
 				return nil
@@ -53,7 +53,7 @@ var privilegeRules = []Rule{
 		Why:      "each of these capabilities reaches past the container's namespaces into the kernel or the host; the finding says what it allows",
 		Fix:      "drop the capability; if the service truly needs it, record why in x-capprof.accept and keep cap_drop: [ALL]",
 		Fields:   []string{"cap_add"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			var hits []Hit
 			seen := map[string]bool{}
 			for i, c := range svc.CapAdd {
@@ -86,7 +86,7 @@ var privilegeRules = []Rule{
 		FiresOnAbsence: true,
 		// Reported on privileged services too: privileged ignores cap_drop,
 		// but the privileged finding's fix is what makes cap_drop count.
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			if slices.ContainsFunc(svc.CapDrop, func(c string) bool { return capabilityName(c) == "ALL" }) {
 				return nil
 			}

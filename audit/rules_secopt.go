@@ -50,7 +50,7 @@ var securityOptRules = []Rule{
 		Why:      "Docker masks /proc/kcore, /proc/sysrq-trigger, /proc/keys and more, and keeps /proc/sys read-only; unconfined exposes kernel memory, host reboot and kernel tunables",
 		Fix:      "remove it; bind mount the one /proc or /sys path the service needs, read-only",
 		Fields:   []string{"security_opt"},
-		Check: func(svc *types.ServiceConfig) []Hit {
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			// docker compose unmasks on any such item, wherever it is.
 			for i, s := range svc.SecurityOpt {
 				if o := parseSecurityOpt(s); o.is("systempaths", "unconfined") {
@@ -120,8 +120,8 @@ func securityOptHit(i int, raw string, match func(securityOpt) bool, msg string)
 // the daemon reads the items in order and the last seccomp or apparmor
 // profile named is the one the container gets, so a profile added by an
 // override file after an unconfined one in the base wins.
-func lastSecurityOptIs(key, value string) func(*types.ServiceConfig) []Hit {
-	return func(svc *types.ServiceConfig) []Hit {
+func lastSecurityOptIs(key, value string) func(*types.ServiceConfig, *types.Project) []Hit {
+	return func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 		for i := len(svc.SecurityOpt) - 1; i >= 0; i-- {
 			o := parseSecurityOpt(svc.SecurityOpt[i])
 			if o.key != key {
@@ -148,7 +148,7 @@ var unconfinedLabelTypes = map[string]string{
 // at it) and on a last label type that is unconfined. A bare "disable",
 // which the daemon would take, is refused by docker compose and so never
 // reaches it.
-func labelDisabled(svc *types.ServiceConfig) []Hit {
+func labelDisabled(svc *types.ServiceConfig, _ *types.Project) []Hit {
 	isDisable := func(o securityOpt) bool { return o.is("label", "disable") }
 	for i, s := range svc.SecurityOpt {
 		if isDisable(parseSecurityOpt(s)) {
@@ -200,7 +200,7 @@ func noNewPrivileges(o securityOpt) (set, on bool) {
 // noNewPrivilegesMissing fires when no item sets no-new-privileges, at the
 // security_opt key or the service, and when the last one that does turns
 // it off, at that item: the daemon reads them in order, the last wins.
-func noNewPrivilegesMissing(svc *types.ServiceConfig) []Hit {
+func noNewPrivilegesMissing(svc *types.ServiceConfig, _ *types.Project) []Hit {
 	for i := len(svc.SecurityOpt) - 1; i >= 0; i-- {
 		raw := svc.SecurityOpt[i]
 		set, on := noNewPrivileges(parseSecurityOpt(raw))

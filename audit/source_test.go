@@ -50,7 +50,12 @@ func loadSources(t *testing.T, dir string, env []string, files ...string) *sourc
 // discovery when there are none; env nil means an empty environment.
 func auditProject(t *testing.T, files map[string]string, env []string, load ...string) *Report {
 	t.Helper()
-	dir := writeFiles(t, files)
+	return auditDir(t, writeFiles(t, files), env, load...)
+}
+
+// auditDir audits the project in dir as auditProject does.
+func auditDir(t *testing.T, dir string, env []string, load ...string) *Report {
+	t.Helper()
 	if env == nil {
 		env = []string{}
 	}
