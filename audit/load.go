@@ -3,6 +3,7 @@ package audit
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -157,7 +158,27 @@ func tolerateUnsetVariables(o *loader.Options) {
 }
 
 func substituteQuietly(value string, mapping template.Mapping) (string, error) {
-	return template.SubstituteWithOptions(value, mapping, template.WithoutLogging)
+	return template.SubstituteWithOptions(value, mapping, template.WithoutLogging, template.WithReplacementFunction(
+		func(sub string, m template.Mapping, cfg *template.Config) (string, error) {
+			v, _, _, err := replaceRequiredAsUnset(sub, m, cfg)
+			return v, err
+		}))
+}
+
+// replaceRequiredAsUnset substitutes one variable as compose does, except
+// that a required one without a value (${VAR:?message}, ${VAR?message})
+// becomes the empty string, as an unset ${VAR} does, instead of failing the
+// load: docker compose would refuse to start, but the audit still reads
+// the rest of the project, and reports the variable where a rule reads it.
+// missing names such a variable; applied is false for it as for an unset
+// one.
+func replaceRequiredAsUnset(sub string, m template.Mapping, cfg *template.Config) (value string, applied bool, missing string, err error) {
+	value, applied, err = template.DefaultReplacementAppliedFunc(sub, m, cfg)
+	var required *template.MissingRequiredError
+	if errors.As(err, &required) {
+		return "", false, required.Variable, nil
+	}
+	return value, applied, "", err
 }
 
 // anonymousWhenSourceless loads a short-syntax volume whose source is an

@@ -455,10 +455,15 @@ func (s *sources) interpolate(f *composeFile, value string) (string, []string) {
 		return v, ok
 	}
 	replace := func(sub string, m template.Mapping, cfg *template.Config) (string, error) {
-		v, applied, err := template.DefaultReplacementAppliedFunc(sub, m, cfg)
+		v, applied, missing, err := replaceRequiredAsUnset(sub, m, cfg)
 		if err == nil && !applied {
-			if name := variableName.FindStringSubmatch(sub); name != nil && !slices.Contains(unset, name[1]) {
-				unset = append(unset, name[1])
+			if missing == "" {
+				if name := variableName.FindStringSubmatch(sub); name != nil {
+					missing = name[1]
+				}
+			}
+			if missing != "" && !slices.Contains(unset, missing) {
+				unset = append(unset, missing)
 			}
 		}
 		return v, err

@@ -408,6 +408,29 @@ services:
 			want: map[string]string{},
 		},
 		{
+			name: "required variables without a value are unset, not a load error",
+			files: map[string]string{"compose.yml": `
+services:
+  web:
+    image: nginx
+    privileged: ${PRIV:?set PRIV}
+    cap_add: ["${CAP?need a capability}"]
+`},
+			want: map[string]string{"privileged": "compose.yml:4", "cap_add": "compose.yml:5"},
+		},
+		{
+			name: "required variables with a value",
+			env:  []string{"PRIV=false", "CAP=NET_RAW"},
+			files: map[string]string{"compose.yml": `
+services:
+  web:
+    image: nginx
+    privileged: ${PRIV:?set PRIV}
+    cap_add: ["${CAP?need a capability}"]
+`},
+			want: map[string]string{},
+		},
+		{
 			name: "unbraced variable in a list item",
 			files: map[string]string{"compose.yml": `
 services:
@@ -500,6 +523,51 @@ services:
 				if got[k] != w {
 					t.Errorf("unsetKeys[%s] = %q, want %q", k, got[k], w)
 				}
+			}
+		})
+	}
+}
+
+// A required variable without a value (${VAR:?message}) does not stop the
+// audit, as it stops docker compose: in a security setting it is
+// indeterminate like an unset ${VAR}, elsewhere it does not matter.
+func TestRequiredVariables(t *testing.T) {
+	files := map[string]string{"compose.yml": `
+services:
+  db:
+    image: postgres
+    privileged: ${PRIV:?set PRIV}
+    environment:
+      POSTGRES_PASSWORD: ${DB_PASSWORD:?required variable}
+`}
+	tests := []struct {
+		name string
+		env  []string
+		want string // the privileged finding: "" none, else rule?VARS or rule:severity
+	}{
+		{"unset", nil, "privileged?PRIV"},
+		{"set empty", []string{"PRIV=", "DB_PASSWORD="}, "privileged?PRIV"},
+		{"set", []string{"PRIV=true", "DB_PASSWORD=x"}, "privileged:high"},
+		{"set to false", []string{"PRIV=false", "DB_PASSWORD=x"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			report := auditProject(t, files, tt.env)
+			got := ""
+			for _, f := range report.Findings {
+				if strings.Contains(f.Message, "DB_PASSWORD") {
+					t.Errorf("a finding about the environment's variable: %+v", f)
+				}
+				if f.RuleID != "privileged" {
+					continue
+				}
+				got = f.RuleID + ":" + f.Severity.String()
+				if f.Indeterminate {
+					got = f.RuleID + "?" + strings.Join(f.Variables, ",")
+				}
+			}
+			if got != tt.want {
+				t.Errorf("privileged finding %q, want %q", got, tt.want)
 			}
 		})
 	}
