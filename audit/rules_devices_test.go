@@ -26,6 +26,32 @@ services:
 			message: "devices: /dev/sda → /dev/xvda (r): the host's disks",
 		},
 		{
+			name: "two devices at one target: compose keeps the last, located there",
+			files: map[string]string{"compose.yml": `
+services:
+  hw:
+    image: busybox
+    devices:
+      - /dev/ttyUSB0:/dev/port0
+      - /dev/sda:/dev/port0
+`},
+			want:    []string{"device:high@compose.yml:6"},
+			message: "devices: /dev/sda → /dev/port0",
+		},
+		{
+			name: "two devices at one target, the last harmless: located at the last",
+			files: map[string]string{"compose.yml": `
+services:
+  hw:
+    image: busybox
+    devices:
+      - /dev/sda:/dev/port0
+      - /dev/ttyUSB0:/dev/port0
+`},
+			want:    []string{"device:medium@compose.yml:6"},
+			message: "devices: /dev/ttyUSB0 → /dev/port0",
+		},
+		{
 			name: "no devices",
 			files: map[string]string{"compose.yml": `
 services:

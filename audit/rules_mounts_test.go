@@ -391,6 +391,31 @@ services:
 			},
 		},
 		{
+			name: "two volumes at one target: compose keeps the last, located there",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    image: busybox
+    volumes:
+      - /srv:/data
+      - /etc:/data
+`},
+			want:    []string{"host-path:high@compose.yml:6"},
+			message: "volumes: /etc → /data",
+		},
+		{
+			name: "two volumes at one target, the last harmless: no finding",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    image: busybox
+    volumes:
+      - /etc:/data
+      - /srv:/data
+`},
+			want: nil,
+		},
+		{
 			name: "named volumes binding a host path, short and long syntax, driver local or unset",
 			files: map[string]string{"compose.yml": `
 services:

@@ -364,25 +364,28 @@ func (s *sources) location(f *composeFile, n *yaml.Node) Location {
 	return Location{File: relativeTo(s.workingDir, f.path), Line: n.Line, Column: n.Column}
 }
 
-// findItem returns the node of the first list item or mapping entry (its
-// key) under v that match accepts.
+// findItem returns the node of the last list item or mapping entry (its
+// key) under v that match accepts: where one list holds two items for one
+// setting (two volumes at /data, a sysctl set twice), compose keeps the
+// last.
 func (s *sources) findItem(f *composeFile, v *yaml.Node, match func(Item) bool) *yaml.Node {
 	v = deref(v)
+	var found *yaml.Node
 	switch v.Kind {
 	case yaml.SequenceNode:
 		for _, n := range v.Content {
 			if match(yamlItem{s: s, file: f, node: deref(n)}) {
-				return n
+				found = n
 			}
 		}
 	case yaml.MappingNode:
 		for _, e := range entries(v) {
 			if match(yamlItem{s: s, file: f, key: e.key, node: e.value}) {
-				return e.key
+				found = e.key
 			}
 		}
 	}
-	return nil
+	return found
 }
 
 // unsetKeys returns the service's keys whose effective value holds a
