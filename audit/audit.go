@@ -60,7 +60,11 @@ func checkService(svc *types.ServiceConfig, project *types.Project, src *sources
 			continue
 		}
 		hits := rule.Check(svc, project)
-		if u, ok := firstUnset(unset, rule.Fields); ok && (len(hits) == 0 || rule.FiresOnAbsence) {
+		var matters func(unsetKey, []unsetKey) bool
+		if rule.dependsOn != nil {
+			matters = func(u unsetKey, all []unsetKey) bool { return rule.dependsOn(svc, u, all) }
+		}
+		if u, ok := firstUnset(unset, rule.Fields, matters); ok && (len(hits) == 0 || rule.FiresOnAbsence) {
 			out = append(out, Finding{
 				RuleID:        rule.ID,
 				Severity:      rule.Severity,
@@ -95,24 +99,30 @@ func checkService(svc *types.ServiceConfig, project *types.Project, src *sources
 	return out
 }
 
-// firstUnset returns the first unset variable in the fields a rule reads.
-// A field is a service key, or a dotted path below one
-// (deploy.resources.limits): then only the scalars at or below it count,
-// so that an unset deploy.replicas leaves a memory limit rule decided.
-func firstUnset(unset map[string]unsetKey, fields []string) (unsetKey, bool) {
+// firstUnset returns the first unset variable in the fields a rule reads
+// that matters may change the rule's outcome (nil: every one). A field is
+// a service key, or a dotted path below one (deploy.resources.limits):
+// then only the scalars at or below it count, so that an unset
+// deploy.replicas leaves a memory limit rule decided.
+func firstUnset(unset map[string]unsetKey, fields []string, matters func(u unsetKey, all []unsetKey) bool) (unsetKey, bool) {
 	for _, f := range fields {
 		top, _, nested := strings.Cut(f, ".")
 		u, ok := unset[top]
 		if !ok {
 			continue
 		}
-		if !nested {
-			return u, true
-		}
 		for _, sc := range u.scalars {
-			if sc.key == f || strings.HasPrefix(sc.key, f+".") || strings.HasPrefix(sc.key, f+"[") {
-				return sc, true
+			if nested && sc.key != f && !strings.HasPrefix(sc.key, f+".") && !strings.HasPrefix(sc.key, f+"[") {
+				continue
 			}
+			if matters != nil && !matters(sc, u.scalars) {
+				continue
+			}
+			if !nested {
+				// Named by the key, as the reader finds it.
+				sc.key = top
+			}
+			return sc, true
 		}
 	}
 	return unsetKey{}, false

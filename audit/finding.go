@@ -135,6 +135,11 @@ type Rule struct {
 	// indeterminate even though they fired, since the variable may hold
 	// the setting.
 	FiresOnAbsence bool
+	// dependsOn tells whether an unset variable in one of Fields can
+	// change whether the rule fires, given every unset scalar under that
+	// key; nil: any can. A later security_opt item that sets the same
+	// option decides it whatever the variable holds.
+	dependsOn func(svc *types.ServiceConfig, u unsetKey, all []unsetKey) bool
 	// Check returns where the rule fires in the service; the project is
 	// what the service refers to (named volumes, secrets, configs) and its
 	// directory.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,39 +18,43 @@ import (
 // that does not start is no risk, and one that does is reported.
 var securityOptRules = []Rule{
 	{
-		ID:       "seccomp-unconfined",
-		Severity: High,
-		Title:    "seccomp turned off",
-		Why:      "without seccomp every syscall reaches the kernel (keyctl, bpf, userfaultfd, unshare …): the kernel bugs escapes are made of",
-		Fix:      "remove it; if the service needs syscalls the default profile denies, give a profile allowing just those (capprof profile writes one)",
-		Fields:   []string{"security_opt"},
-		Check:    lastSecurityOptIs("seccomp", "unconfined"),
+		ID:        "seccomp-unconfined",
+		Severity:  High,
+		Title:     "seccomp turned off",
+		Why:       "without seccomp every syscall reaches the kernel (keyctl, bpf, userfaultfd, unshare …): the kernel bugs escapes are made of",
+		Fix:       "remove it; if the service needs syscalls the default profile denies, give a profile allowing just those (capprof profile writes one)",
+		Fields:    []string{"security_opt"},
+		dependsOn: securityOptDependsOn("seccomp", true),
+		Check:     lastSecurityOptIs("seccomp", "unconfined"),
 	},
 	{
-		ID:       "apparmor-unconfined",
-		Severity: High,
-		Title:    "AppArmor turned off",
-		Why:      "the docker-default AppArmor profile is what denies mount, writes to /proc and /sys and cross-profile ptrace; unconfined lifts all of it",
-		Fix:      "remove it, or load a profile allowing only what the service needs and name it: apparmor=PROFILE",
-		Fields:   []string{"security_opt"},
-		Check:    lastSecurityOptIs("apparmor", "unconfined"),
+		ID:        "apparmor-unconfined",
+		Severity:  High,
+		Title:     "AppArmor turned off",
+		Why:       "the docker-default AppArmor profile is what denies mount, writes to /proc and /sys and cross-profile ptrace; unconfined lifts all of it",
+		Fix:       "remove it, or load a profile allowing only what the service needs and name it: apparmor=PROFILE",
+		Fields:    []string{"security_opt"},
+		dependsOn: securityOptDependsOn("apparmor", true),
+		Check:     lastSecurityOptIs("apparmor", "unconfined"),
 	},
 	{
-		ID:       "label-disabled",
-		Severity: High,
-		Title:    "SELinux separation turned off",
-		Why:      "SELinux labels keep the container's processes off the host's and other containers' files even past a mount escape; without them only file permissions do",
-		Fix:      "remove it; label bind mounts with :z or :Z instead of turning labels off",
-		Fields:   []string{"security_opt"},
-		Check:    labelDisabled,
+		ID:        "label-disabled",
+		Severity:  High,
+		Title:     "SELinux separation turned off",
+		Why:       "SELinux labels keep the container's processes off the host's and other containers' files even past a mount escape; without them only file permissions do",
+		Fix:       "remove it; label bind mounts with :z or :Z instead of turning labels off",
+		Fields:    []string{"security_opt"},
+		dependsOn: securityOptDependsOn("label", false),
+		Check:     labelDisabled,
 	},
 	{
-		ID:       "systempaths-unconfined",
-		Severity: High,
-		Title:    "/proc and /sys unmasked",
-		Why:      "Docker masks /proc/kcore, /proc/sysrq-trigger, /proc/keys and more, and keeps /proc/sys read-only; unconfined exposes kernel memory, host reboot and kernel tunables",
-		Fix:      "remove it; bind mount the one /proc or /sys path the service needs, read-only",
-		Fields:   []string{"security_opt"},
+		ID:        "systempaths-unconfined",
+		Severity:  High,
+		Title:     "/proc and /sys unmasked",
+		Why:       "Docker masks /proc/kcore, /proc/sysrq-trigger, /proc/keys and more, and keeps /proc/sys read-only; unconfined exposes kernel memory, host reboot and kernel tunables",
+		Fix:       "remove it; bind mount the one /proc or /sys path the service needs, read-only",
+		Fields:    []string{"security_opt"},
+		dependsOn: securityOptDependsOn("systempaths", false),
 		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			// docker compose unmasks on any such item, wherever it is.
 			for i, s := range svc.SecurityOpt {
@@ -67,9 +72,43 @@ var securityOptRules = []Rule{
 		Why:            "without it a setuid-root binary or a file capability in the image raises a compromised process's privileges again",
 		Fix:            "add security_opt: [no-new-privileges:true]",
 		Fields:         []string{"security_opt"},
+		dependsOn:      securityOptDependsOn("no-new-privileges", true),
 		FiresOnAbsence: true,
 		Check:          noNewPrivilegesMissing,
 	},
+}
+
+// securityOptDependsOn tells whether an unset variable in a security_opt
+// item can change a rule on the option key: not when the item sets another
+// option, nor, where the last item setting the option wins (lastWins), when
+// an item after it sets the option with no unset variable.
+func securityOptDependsOn(key string, lastWins bool) func(*types.ServiceConfig, unsetKey, []unsetKey) bool {
+	return func(svc *types.ServiceConfig, u unsetKey, all []unsetKey) bool {
+		if k := parseSecurityOpt(u.raw).key; k != key && !strings.Contains(k, "$") {
+			return false
+		}
+		if !lastWins {
+			return true
+		}
+		// Where the item landed in the merged list: the last item with its
+		// interpolated text.
+		at := -1
+		for i, s := range svc.SecurityOpt {
+			if s == u.value {
+				at = i
+			}
+		}
+		if at < 0 {
+			return true
+		}
+		for _, s := range svc.SecurityOpt[at+1:] {
+			unresolved := slices.ContainsFunc(all, func(o unsetKey) bool { return o.value == s })
+			if !unresolved && parseSecurityOpt(s).key == key {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // securityOpt is one security_opt item.

@@ -251,6 +251,40 @@ services:
 			want:  []string{"apparmor-unconfined@compose.yml:5"},
 		},
 		{
+			name:  "an unset item before a bare no-new-privileges: that rule is decided, the others are not",
+			files: secoptService(`"${SECOPT}"`, "no-new-privileges"),
+			want: []string{
+				"seccomp-unconfined?@compose.yml:5", "apparmor-unconfined?@compose.yml:5", "label-disabled?@compose.yml:5",
+				"systempaths-unconfined?@compose.yml:5",
+			},
+		},
+		{
+			name:  "an unset item before seccomp and apparmor items: the last of each wins, decided",
+			files: secoptService(`"${SECOPT}"`, "seccomp=unconfined", "apparmor=docker-default", "no-new-privileges:false"),
+			want: []string{
+				"seccomp-unconfined@compose.yml:6", "no-new-privileges-missing@compose.yml:8",
+				"label-disabled?@compose.yml:5", "systempaths-unconfined?@compose.yml:5",
+			},
+		},
+		{
+			name:  "an unset seccomp profile concerns seccomp only",
+			files: secoptService(`"seccomp=${PROFILE}"`, "no-new-privileges"),
+			want:  []string{"seccomp-unconfined?@compose.yml:5"},
+		},
+		{
+			name:  "an unset seccomp profile after seccomp=unconfined may replace it: indeterminate",
+			files: secoptService("seccomp=unconfined", `"seccomp=${PROFILE}"`, "no-new-privileges"),
+			want:  []string{"seccomp-unconfined?@compose.yml:6"},
+		},
+		{
+			name:  "two unset items: the later one does not decide the earlier",
+			files: secoptService(`"${A}"`, `"no-new-privileges=${B}"`),
+			want: []string{
+				"seccomp-unconfined?@compose.yml:5", "apparmor-unconfined?@compose.yml:5", "label-disabled?@compose.yml:5",
+				"systempaths-unconfined?@compose.yml:5", "no-new-privileges-missing?@compose.yml:5",
+			},
+		},
+		{
 			name:  "interpolated item that is not set is indeterminate for every rule",
 			files: secoptService("no-new-privileges:true", `"${SECOPT}"`),
 			want: []string{

@@ -61,6 +61,9 @@ type unsetKey struct {
 	loc     Location
 	vars    []string
 	scalars []unsetKey
+	// raw is the scalar as written, value as interpolated with the unset
+	// variables empty, which is how the loaded project holds it.
+	raw, value string
 }
 
 // maxExtendsDepth bounds extends chains; compose itself rejects cycles.
@@ -428,8 +431,8 @@ func (s *sources) unsetScalars(f *composeFile, path string, n *yaml.Node, out []
 		if n.Tag == "!reset" {
 			return out
 		}
-		if _, vars := s.interpolate(f, n.Value); len(vars) > 0 {
-			out = append(out, unsetKey{key: path, loc: s.location(f, n), vars: vars})
+		if value, vars := s.interpolate(f, n.Value); len(vars) > 0 {
+			out = append(out, unsetKey{key: path, loc: s.location(f, n), vars: vars, raw: n.Value, value: value})
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
