@@ -90,6 +90,7 @@ func checkService(svc *types.ServiceConfig, project *types.Project, src *sources
 				Service:  svc.Name,
 				Location: src.locate(svc.Name, h.Key, h.Item),
 				Path:     yamlPath(svc.Name, h.Key, h.Index),
+				Subject:  h.Subject,
 				Message:  h.Message,
 				Why:      rule.Why,
 				Fix:      rule.Fix,

@@ -90,6 +90,9 @@ type Finding struct {
 	Location Location `json:"location"`
 	// Path is the setting's YAML path, such as services.web.cap_add[1].
 	Path string `json:"path"`
+	// Subject names the item within the setting whatever its position in
+	// the list: a volume's target, a capability, a sysctl's name.
+	Subject string `json:"subject,omitempty"`
 	// Message says what was found, in one line.
 	Message string `json:"message"`
 	// Why says in one line what the setting gives an attacker inside.
@@ -157,6 +160,11 @@ type Hit struct {
 	// Index is the item's position in the merged list, for the YAML path;
 	// -1 when there is none.
 	Index int
+	// Subject names the item within Key whatever its position: a volume's
+	// target, a capability, a sysctl's or security option's name, a port.
+	// With the rule, the service and Key it identifies the finding across
+	// edits (the SARIF fingerprint); "" for a key that is no list.
+	Subject string
 	// Message says what was found, in one line.
 	Message string
 	// Severity overrides the rule's when not None (a block device is worse

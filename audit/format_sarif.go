@@ -3,6 +3,7 @@ package audit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -17,7 +18,7 @@ const (
 	sarifSrcRoot = "%SRCROOT%"
 	// fingerprintKey names capprof's partial fingerprint; the version
 	// changes if what goes into the hash does.
-	fingerprintKey = "capprof/v1"
+	fingerprintKey = "capprof/v2"
 )
 
 type sarifLog struct {
@@ -203,12 +204,15 @@ func sarifMessage(f Finding) string {
 	return msg
 }
 
-// fingerprint identifies a finding across commits by its rule, service and
-// YAML path, not its line: moving a setting, or editing the lines above
-// it, must not close the alert and open a new one. Findings that share all
-// three are told apart by their order in the report.
+// fingerprint identifies a finding across commits by its rule, service,
+// setting and subject, not its line nor its position in a list: moving a
+// setting, editing the lines above it or adding a volume before another
+// must not close the alert and open a new one. The setting is the YAML
+// path without list indexes; the subject names the item (a volume's
+// target, a capability, a sysctl). Findings that still share all four are
+// told apart by their order in the report.
 func fingerprint(f Finding, seen map[string]int) string {
-	key := f.RuleID + "\x00" + f.Service + "\x00" + f.Path
+	key := f.RuleID + "\x00" + f.Service + "\x00" + listIndex.ReplaceAllString(f.Path, "") + "\x00" + f.Subject
 	seen[key]++
 	if n := seen[key]; n > 1 {
 		key += "\x00" + strconv.Itoa(n)
@@ -216,6 +220,9 @@ func fingerprint(f Finding, seen map[string]int) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:16])
 }
+
+// listIndex is a list index in a YAML path: cap_add[1].
+var listIndex = regexp.MustCompile(`\[[0-9]+\]`)
 
 // sarifLevel maps severities to SARIF's levels, high to error.
 func sarifLevel(s Severity) string {

@@ -474,6 +474,107 @@ func TestSARIFFingerprint(t *testing.T) {
 	}
 }
 
+// A list item's fingerprint is its identity (a volume's target, a sysctl's
+// name), not its position: an item inserted before it, or another item of
+// the same rule beside it, keeps every alert where it was.
+func TestSARIFFingerprintFollowsTheItem(t *testing.T) {
+	// fingerprints audits the compose file and returns each result's
+	// fingerprint by its rule and the first word of its message after the
+	// setting's key (the item it is about).
+	fingerprints := func(compose string) map[string]string {
+		t.Helper()
+		report := auditProject(t, map[string]string{"compose.yml": compose}, nil)
+		log := decodeSARIF(t, report, FormatOptions{BaseDir: report.WorkingDir})
+		out := map[string]string{}
+		for _, r := range log.Runs[0].Results {
+			_, item, _ := strings.Cut(r.Message.Text, ": ")
+			item, _, _ = strings.Cut(item, " ")
+			item = strings.TrimSuffix(item, ":")
+			out[r.RuleID+" "+item] = r.PartialFingerprints[fingerprintKey]
+		}
+		return out
+	}
+	tests := []struct {
+		name         string
+		before, edit string
+		same         []string // rule and item whose fingerprint must not change
+	}{
+		{
+			name: "a volume inserted before another",
+			before: `
+services:
+  app:
+    image: busybox
+    volumes:
+      - /etc:/e
+`,
+			edit: `
+services:
+  app:
+    image: busybox
+    volumes:
+      - data:/data
+      - /root:/r
+      - /etc:/e
+volumes: {data: {}}
+`,
+			same: []string{"host-path /etc"},
+		},
+		{
+			name: "a sysctl added beside another",
+			before: `
+services:
+  app:
+    image: busybox
+    sysctls:
+      kernel.modprobe: /x
+`,
+			edit: `
+services:
+  app:
+    image: busybox
+    sysctls:
+      kernel.core_pattern: "|/x"
+      kernel.modprobe: /x
+`,
+			same: []string{"sysctl-risky kernel.modprobe=/x"},
+		},
+		{
+			name: "a capability inserted before another",
+			before: `
+services:
+  app:
+    image: busybox
+    cap_add: [SYS_ADMIN]
+`,
+			edit: `
+services:
+  app:
+    image: busybox
+    cap_add: [NET_ADMIN, SYS_PTRACE, SYS_ADMIN]
+`,
+			same: []string{"cap-add-dangerous SYS_ADMIN"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, edit := fingerprints(tt.before), fingerprints(tt.edit)
+			for _, k := range tt.same {
+				if before[k] == "" || before[k] != edit[k] {
+					t.Errorf("%s: fingerprint %q before the edit, %q after", k, before[k], edit[k])
+				}
+			}
+			seen := map[string]string{}
+			for k, fp := range edit {
+				if other, dup := seen[fp]; dup {
+					t.Errorf("%s and %s share the fingerprint %s", k, other, fp)
+				}
+				seen[fp] = k
+			}
+		})
+	}
+}
+
 func TestParseFormat(t *testing.T) {
 	tests := []struct {
 		in      string

@@ -39,6 +39,7 @@ var deviceRules = []Rule{
 					Key:      "devices",
 					Item:     itemWithTarget("devices", d.Target),
 					Index:    i,
+					Subject:  path.Clean(d.Target),
 					Message:  msg,
 					Severity: sev,
 				})
@@ -64,6 +65,7 @@ var deviceRules = []Rule{
 					Key:      "device_cgroup_rules",
 					Item:     scalarEquals(rule),
 					Index:    i,
+					Subject:  strings.Join(strings.Fields(rule), " "),
 					Message:  fmt.Sprintf("device_cgroup_rules: %s: %s", rule, what),
 					Severity: sev,
 				})
@@ -94,6 +96,7 @@ var deviceRules = []Rule{
 					Key:      "sysctls",
 					Item:     sysctlNamed(name),
 					Index:    -1,
+					Subject:  name,
 					Message:  fmt.Sprintf("sysctls: %s=%s: %s", name, value, why),
 					Severity: sev,
 				})

@@ -204,6 +204,7 @@ func checkPorts(svc *types.ServiceConfig, _ *types.Project) []Hit {
 		}
 		h := Hit{Key: "ports", Item: portItem(p), Index: i}
 		spec := portSpec(svc.Ports[i : i+n])
+		h.Subject = spec
 		h.Message = "ports: " + spec + " is published on every host interface"
 		if p.Published == "" {
 			h.Message = "ports: " + spec + " is published on a random host port on every host interface"

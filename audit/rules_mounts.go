@@ -86,6 +86,7 @@ var mountRules = []Rule{
 					Key:     "volumes",
 					Item:    itemWithTarget("volumes", v.Target),
 					Index:   i,
+					Subject: path.Clean(v.Target),
 					Message: fmt.Sprintf("volumes: %s with propagation %s", mountText(v), v.Bind.Propagation),
 				})
 			}
@@ -101,6 +102,9 @@ type hostMount struct {
 	key   string
 	item  func(Item) bool
 	index int
+	// subject names the item whatever its position: the volume's target,
+	// the secret's or config's name.
+	subject string
 	// text names the setting in a message: "volumes: /etc → /e (read-only)".
 	text string
 	// source is the host path, absolute; resolved is where its symbolic
@@ -120,7 +124,7 @@ type hostMount struct {
 func hostMounts(svc *types.ServiceConfig, project *types.Project) []hostMount {
 	var out []hostMount
 	for i, v := range svc.Volumes {
-		m := hostMount{key: "volumes", item: itemWithTarget("volumes", v.Target), index: i, text: "volumes: " + mountText(v), readOnly: v.ReadOnly}
+		m := hostMount{key: "volumes", item: itemWithTarget("volumes", v.Target), index: i, subject: path.Clean(v.Target), text: "volumes: " + mountText(v), readOnly: v.ReadOnly}
 		switch v.Type {
 		case types.VolumeTypeBind:
 			m.source = v.Source
@@ -218,6 +222,7 @@ func fileMount(key, kind string, i int, ref types.FileReferenceConfig, file, def
 		key:      key,
 		item:     fileReferenceNamed(source),
 		index:    i,
+		subject:  source,
 		text:     fmt.Sprintf("%s: %s → %s (read-only)", key, source, target),
 		source:   file,
 		origin:   fmt.Sprintf("%s %s is the host file %s (its file:)", kind, source, file),
@@ -297,7 +302,7 @@ func (m hostMount) hit(what string, sev Severity) Hit {
 	if m.origin != "" {
 		msg += m.origin + ": "
 	}
-	return Hit{Key: m.key, Item: m.item, Index: m.index, Message: msg + what, Severity: sev}
+	return Hit{Key: m.key, Item: m.item, Index: m.index, Subject: m.subject, Message: msg + what, Severity: sev}
 }
 
 // engineSockets are the container engines' API sockets by file name:

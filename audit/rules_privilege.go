@@ -43,7 +43,7 @@ var privilegeRules = []Rule{
 			if i < 0 {
 				return nil
 			}
-			return []Hit{{Key: "cap_add", Item: capabilityIs("ALL"), Index: i, Message: "cap_add: " + strings.TrimSpace(svc.CapAdd[i])}}
+			return []Hit{{Key: "cap_add", Item: capabilityIs("ALL"), Index: i, Subject: "ALL", Message: "cap_add: " + strings.TrimSpace(svc.CapAdd[i])}}
 		},
 	},
 	{
@@ -69,6 +69,7 @@ var privilegeRules = []Rule{
 					Key:      "cap_add",
 					Item:     capabilityIs(name),
 					Index:    i,
+					Subject:  name,
 					Message:  fmt.Sprintf("cap_add: %s allows %s", name, risk.allows),
 					Severity: risk.severity,
 				})

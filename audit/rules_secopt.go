@@ -152,7 +152,7 @@ func securityOptHit(i int, raw string, match func(securityOpt) bool, msg string)
 	if msg == "" {
 		msg = "security_opt: " + strings.TrimSpace(raw)
 	}
-	return Hit{Key: "security_opt", Item: securityOptMatches(match), Index: i, Message: msg}
+	return Hit{Key: "security_opt", Item: securityOptMatches(match), Index: i, Subject: parseSecurityOpt(raw).key, Message: msg}
 }
 
 // lastSecurityOptIs fires when the last item setting key sets it to value:
