@@ -1,12 +1,17 @@
 package audit
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/moby/profiles/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // securityOptRules: security_opt: seccomp, AppArmor, SELinux labels, systempaths, no-new-privileges.
@@ -25,7 +30,7 @@ var securityOptRules = []Rule{
 		Fix:       "remove it; if the service needs syscalls the default profile denies, give a profile allowing just those (capprof profile writes one)",
 		Fields:    []string{"security_opt"},
 		dependsOn: securityOptDependsOn("seccomp", true),
-		Check:     lastSecurityOptIs("seccomp", "unconfined"),
+		Check:     seccompUnconfined,
 	},
 	{
 		ID:        "apparmor-unconfined",
@@ -173,6 +178,71 @@ func lastSecurityOptIs(key, value string) func(*types.ServiceConfig, *types.Proj
 		}
 		return nil
 	}
+}
+
+// seccompUnconfined fires when the last seccomp item turns seccomp off:
+// unconfined, or a profile file whose default action allows every syscall
+// (SCMP_ACT_ALLOW, SCMP_ACT_LOG) and whose rules deny none, which filters
+// nothing. A profile that cannot be read here is a Low finding: docker
+// compose would refuse to start the service, and the audit cannot tell
+// what the profile allows. A relative path is the project directory's, as
+// docker compose reads it.
+func seccompUnconfined(svc *types.ServiceConfig, project *types.Project) []Hit {
+	for i := len(svc.SecurityOpt) - 1; i >= 0; i-- {
+		raw := svc.SecurityOpt[i]
+		o := parseSecurityOpt(raw)
+		if o.key != "seccomp" {
+			continue
+		}
+		if o.is("seccomp", "unconfined") {
+			return []Hit{securityOptHit(i, raw, func(o securityOpt) bool { return o.is("seccomp", "unconfined") }, "")}
+		}
+		if o.value == "" || strings.EqualFold(o.value, "builtin") {
+			// The engine's default profile, or an unset variable, which
+			// the YAML walk reports.
+			return nil
+		}
+		file := o.value
+		if !filepath.IsAbs(file) && project != nil {
+			file = filepath.Join(project.WorkingDir, file)
+		}
+		same := func(p securityOpt) bool { return p.key == "seccomp" && p.value == o.value }
+		allows, err := seccompAllowsAll(file)
+		switch {
+		case err != nil:
+			h := securityOptHit(i, raw, same, fmt.Sprintf("security_opt: %s: cannot read the profile (%v): cannot tell whether it confines anything", strings.TrimSpace(raw), err))
+			h.Severity = Low
+			return []Hit{h}
+		case allows != "":
+			return []Hit{securityOptHit(i, raw, same, fmt.Sprintf("security_opt: %s: the profile's defaultAction is %s and no rule denies a syscall: as good as unconfined", strings.TrimSpace(raw), allows))}
+		}
+		return nil
+	}
+	return nil
+}
+
+// seccompAllowsAll reads a seccomp profile and returns its default action
+// when that lets every syscall through and no rule denies one; "" when the
+// profile filters something.
+func seccompAllowsAll(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	var profile seccomp.Seccomp
+	if err := json.Unmarshal(data, &profile); err != nil {
+		return "", fmt.Errorf("parse %s: %w", file, err)
+	}
+	lets := func(a specs.LinuxSeccompAction) bool { return a == specs.ActAllow || a == specs.ActLog }
+	if !lets(profile.DefaultAction) {
+		return "", nil
+	}
+	for _, rule := range profile.Syscalls {
+		if rule != nil && !lets(rule.Action) {
+			return "", nil
+		}
+	}
+	return string(profile.DefaultAction), nil
 }
 
 // unconfinedLabelTypes are SELinux process types that are not confined:

@@ -46,9 +46,13 @@ func TestSecurityOptRules(t *testing.T) {
 			want:  []string{"seccomp-unconfined@compose.yml:6"},
 		},
 		{
-			name:  "seccomp profile file",
-			files: secoptService("seccomp=./seccomp.json", "no-new-privileges:true"),
-			want:  nil,
+			name: "seccomp profile file",
+			files: func() map[string]string {
+				files := secoptService("seccomp=./seccomp.json", "no-new-privileges:true")
+				files["seccomp.json"] = `{"defaultAction": "SCMP_ACT_ERRNO"}`
+				return files
+			}(),
+			want: nil,
 		},
 		{
 			name:  "apparmor:unconfined",
@@ -174,8 +178,55 @@ services:
 services:
   web:
     security_opt: [seccomp=./seccomp.json]
-`},
+`,
+				"seccomp.json": `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`,
+			},
 			want: nil,
+		},
+		{
+			name: "profile files that filter nothing: allow by default, log by default with allowing rules",
+			files: map[string]string{
+				"compose.yml": `
+services:
+  web:
+    image: nginx
+    security_opt: ["seccomp=./allow.json", no-new-privileges]
+  log:
+    image: nginx
+    security_opt: ["seccomp:profiles/log.json", no-new-privileges]
+`,
+				"allow.json":        `{"defaultAction": "SCMP_ACT_ALLOW"}`,
+				"profiles/log.json": `{"defaultAction": "SCMP_ACT_LOG", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`,
+			},
+			want:  []string{"seccomp-unconfined@compose.yml:4", "seccomp-unconfined@compose.yml:7"},
+			check: messageHas("seccomp-unconfined", "defaultAction is SCMP_ACT_ALLOW and no rule denies a syscall"),
+		},
+		{
+			name: "profile files that filter: deny by default, allow by default with a denying rule",
+			files: map[string]string{
+				"compose.yml": `
+services:
+  web:
+    image: nginx
+    security_opt: ["seccomp=./deny.json", no-new-privileges]
+  log:
+    image: nginx
+    security_opt: ["seccomp=./allow-but.json", no-new-privileges]
+`,
+				"deny.json":      `{"defaultAction": "SCMP_ACT_ERRNO"}`,
+				"allow-but.json": `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ERRNO"}]}`,
+			},
+			want: nil,
+		},
+		{
+			name:  "a profile file that cannot be read: a low note, not a load error",
+			files: secoptService("seccomp=./missing.json", "no-new-privileges"),
+			want:  []string{"seccomp-unconfined@compose.yml:5"},
+			check: func(t *testing.T, found []Finding) {
+				if f := findingOf(t, found, "seccomp-unconfined"); f.Severity != Low || !strings.Contains(f.Message, "cannot read the profile") {
+					t.Errorf("finding %s %q, want a low one saying the profile cannot be read", f.Severity, f.Message)
+				}
+			},
 		},
 		{
 			name: "!override in the override removes the base's items",
