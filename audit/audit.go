@@ -15,11 +15,11 @@ import (
 // profiles included. An error means the project could not be loaded (it
 // wraps ErrLoad); findings are not errors.
 func Audit(ctx context.Context, opts Options) (*Report, error) {
-	project, err := load(ctx, opts)
+	project, stdin, err := load(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	src, err := readSources(project)
+	src, err := readSources(project, stdin)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,9 @@ type Options struct {
 	// without Files, and relative paths in the files start from it even
 	// with Files.
 	ProjectDirectory string
+	// Stdin is what a file named "-" is read from; nil: the process's
+	// standard input.
+	Stdin io.Reader
 	// Env is the environment variables are interpolated from, as KEY=VALUE;
 	// nil: the process's own. The project's .env file adds to it as with
 	// docker compose.
@@ -44,18 +48,30 @@ type Options struct {
 // value would have to become a number or a boolean (privileged: ${PRIV})
 // it becomes the type's zero value instead of failing the load: the YAML
 // walk reports such a setting as indeterminate.
-func load(ctx context.Context, opts Options) (*types.Project, error) {
+//
+// A file named "-" is read from standard input into memory; compose-go
+// loads it from a temporary file, removed before load returns, and the
+// project directory is then the working directory (or ProjectDirectory),
+// as with docker compose -f -. The content comes back as stdin, for the
+// YAML walk.
+func load(ctx context.Context, opts Options) (project *types.Project, stdin *stdinFile, err error) {
 	wd := opts.WorkingDir
 	if wd == "" {
-		var err error
 		if wd, err = os.Getwd(); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrLoad, err)
 		}
 	}
 	files := make([]string, len(opts.Files))
 	for i, f := range opts.Files {
 		if f == "-" {
-			return nil, fmt.Errorf("%w: reading a compose file from standard input is not supported: pass its path", ErrLoad)
+			if stdin == nil {
+				if stdin, err = readStdin(opts.Stdin); err != nil {
+					return nil, nil, fmt.Errorf("%w: %w", ErrLoad, err)
+				}
+				defer os.RemoveAll(filepath.Dir(stdin.path))
+			}
+			files[i] = stdin.path
+			continue
 		}
 		if !filepath.IsAbs(f) {
 			f = filepath.Join(wd, f)
@@ -69,7 +85,7 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 	if len(files) == 0 {
 		found, err := discover(opts.ProjectDirectory, wd, env)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		files = found
 	}
@@ -77,6 +93,9 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 	// unless --project-directory names one: .env and the files' relative
 	// paths are read from there.
 	projectDir := cmp.Or(opts.ProjectDirectory, filepath.Dir(files[0]))
+	if stdin != nil && files[0] == stdin.path {
+		projectDir = cmp.Or(opts.ProjectDirectory, wd)
+	}
 	po, err := cli.NewProjectOptions(files,
 		cli.WithWorkingDirectory(projectDir),
 		cli.WithEnv(env),
@@ -86,14 +105,44 @@ func load(ctx context.Context, opts Options) (*types.Project, error) {
 		cli.WithLoadOptions(tolerateUnsetVariables),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrLoad, err)
 	}
-	project, err := po.LoadProject(ctx)
+	project, err = po.LoadProject(ctx)
 	if err != nil {
 		// compose-go's YAML errors give a line but not the file.
-		return nil, fmt.Errorf("%w %s: %w", ErrLoad, strings.Join(po.ConfigPaths, ", "), err)
+		return nil, nil, fmt.Errorf("%w %s: %w", ErrLoad, strings.Join(po.ConfigPaths, ", "), err)
 	}
-	return project, nil
+	return project, stdin, nil
+}
+
+// stdinFile is a compose file read from standard input: path is where
+// compose-go read it from, data what the YAML walk reads.
+type stdinFile struct {
+	path string
+	data []byte
+}
+
+// stdinName is how locations name a compose file read from standard input.
+const stdinName = "stdin"
+
+func readStdin(r io.Reader) (*stdinFile, error) {
+	if r == nil {
+		r = os.Stdin
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read the compose file from standard input: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "capprof-stdin-")
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &stdinFile{path: path, data: data}, nil
 }
 
 // discover finds the compose files as docker compose does without -f:

@@ -31,6 +31,8 @@ type sources struct {
 	// read holds every file read, by absolute path.
 	read  map[string]*composeFile
 	order []*composeFile
+	// stdin is the compose file read from standard input, if any.
+	stdin *stdinFile
 }
 
 // composeFile is one parsed compose file: its YAML documents, each a
@@ -69,8 +71,8 @@ type unsetKey struct {
 // maxExtendsDepth bounds extends chains; compose itself rejects cycles.
 const maxExtendsDepth = 32
 
-func readSources(project *types.Project) (*sources, error) {
-	s := &sources{workingDir: project.WorkingDir, env: project.Environment, read: map[string]*composeFile{}}
+func readSources(project *types.Project, stdin *stdinFile) (*sources, error) {
+	s := &sources{workingDir: project.WorkingDir, env: project.Environment, read: map[string]*composeFile{}, stdin: stdin}
 	for _, path := range project.ComposeFiles {
 		f, err := s.file(path, s.env)
 		if err != nil {
@@ -107,8 +109,11 @@ func (s *sources) file(path string, env types.Mapping) (*composeFile, error) {
 	if f, ok := s.read[path]; ok {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	var data []byte
+	var err error
+	if s.stdin != nil && path == s.stdin.path {
+		data = s.stdin.data
+	} else if data, err = os.ReadFile(path); err != nil {
 		return nil, err
 	}
 	f := &composeFile{path: path, env: env}
@@ -135,9 +140,18 @@ func (s *sources) file(path string, env types.Mapping) (*composeFile, error) {
 func (s *sources) fileNames() []string {
 	out := make([]string, len(s.order))
 	for i, f := range s.order {
-		out[i] = relativeTo(s.workingDir, f.path)
+		out[i] = s.name(f)
 	}
 	return out
+}
+
+// name is how reports name a file: relative to the working directory, or
+// stdin.
+func (s *sources) name(f *composeFile) string {
+	if s.stdin != nil && f.path == s.stdin.path {
+		return stdinName
+	}
+	return relativeTo(s.workingDir, f.path)
 }
 
 // baseDir is what relative include and extends paths in f start from, as
@@ -358,13 +372,13 @@ func (s *sources) serviceLocation(service string) Location {
 		return s.location(defs[0].file, defs[0].key)
 	}
 	if len(s.main) > 0 {
-		return Location{File: relativeTo(s.workingDir, s.main[0].path)}
+		return Location{File: s.name(s.main[0])}
 	}
 	return Location{}
 }
 
 func (s *sources) location(f *composeFile, n *yaml.Node) Location {
-	return Location{File: relativeTo(s.workingDir, f.path), Line: n.Line, Column: n.Column}
+	return Location{File: s.name(f), Line: n.Line, Column: n.Column}
 }
 
 // findItem returns the node of the last list item or mapping entry (its

@@ -34,11 +34,11 @@ func loadSources(t *testing.T, dir string, env []string, files ...string) *sourc
 	for i, f := range files {
 		files[i] = filepath.Join(dir, f)
 	}
-	project, err := load(context.Background(), Options{Files: files, WorkingDir: dir, Env: env})
+	project, stdin, err := load(context.Background(), Options{Files: files, WorkingDir: dir, Env: env})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	src, err := readSources(project)
+	src, err := readSources(project, stdin)
 	if err != nil {
 		t.Fatalf("readSources: %v", err)
 	}
@@ -570,6 +570,46 @@ services:
 				t.Errorf("privileged finding %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// -f - reads the compose file from standard input, as docker compose
+// does: findings are located in "stdin", relative paths start from the
+// working directory, and it merges with -f files like any other.
+func TestComposeFileFromStdin(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"override.yml": `
+services:
+  web:
+    cap_add: [SYS_ADMIN]
+`})
+	stdin := strings.TrimLeft(`
+services:
+  web:
+    image: nginx
+    privileged: true
+    volumes: [./data:/data]
+`, "\n")
+	report, err := Audit(context.Background(), Options{
+		Files: []string{"-", filepath.Join(dir, "override.yml")}, WorkingDir: dir, Env: []string{}, Stdin: strings.NewReader(stdin),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(report.Files, []string{"stdin", "override.yml"}) || report.WorkingDir != dir {
+		t.Errorf("files %v in %s, want [stdin override.yml] in %s", report.Files, report.WorkingDir, dir)
+	}
+	var got []string
+	for _, f := range report.Findings {
+		if f.RuleID == "privileged" || f.RuleID == "cap-add-dangerous" {
+			got = append(got, f.RuleID+"@"+f.Location.String())
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"cap-add-dangerous@override.yml:3:15", "privileged@stdin:4:5"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+	if _, err := Audit(context.Background(), Options{Files: []string{"-"}, WorkingDir: dir, Env: []string{}, Stdin: strings.NewReader("services: [")}); !errors.Is(err, ErrLoad) {
+		t.Errorf("invalid YAML on standard input: err = %v, want ErrLoad", err)
 	}
 }
 
