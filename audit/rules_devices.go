@@ -32,6 +32,11 @@ var deviceRules = []Rule{
 					perms = "rwm"
 				}
 				msg := fmt.Sprintf("devices: %s → %s (%s)", d.Source, d.Target, perms)
+				if !strings.HasPrefix(d.Source, "/") && strings.Contains(d.Source, "=") {
+					// A CDI device (vendor.com/class=name): the runtime
+					// maps what its spec lists, not a path.
+					msg = "devices: " + d.Source + ": a CDI device, the host devices its spec lists"
+				}
 				if what != "" {
 					msg += ": " + what
 				}

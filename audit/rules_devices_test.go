@@ -52,6 +52,18 @@ services:
 			message: "devices: /dev/ttyUSB0 → /dev/port0",
 		},
 		{
+			name: "a CDI device is named as one, not as a path mapped to itself",
+			files: map[string]string{"compose.yml": `
+services:
+  gpu:
+    image: busybox
+    devices:
+      - nvidia.com/gpu=all
+`},
+			want:    []string{"device:medium@compose.yml:5"},
+			message: "devices: nvidia.com/gpu=all: a CDI device",
+		},
+		{
 			name: "no devices",
 			files: map[string]string{"compose.yml": `
 services:

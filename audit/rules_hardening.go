@@ -81,7 +81,7 @@ var hardeningRules = []Rule{
 			case limits.Pids < 0:
 				return []Hit{{Key: "deploy.resources.limits.pids", Index: -1, Message: fmt.Sprintf("deploy.resources.limits.pids: %d: no limit", limits.Pids)}}
 			}
-			return []Hit{{Key: "pids_limit", Index: -1, Message: "no pids limit: neither pids_limit nor deploy.resources.limits.pids is set"}}
+			return []Hit{{Key: "pids_limit", Index: -1, Message: "no pids limit: neither pids_limit nor deploy.resources.limits.pids is above 0 (unset, 0 and -1 all mean unlimited)"}}
 		},
 	},
 	{
@@ -160,7 +160,8 @@ func deployLimits(svc *types.ServiceConfig) types.Resource {
 // run without authentication, or whose authentication is all that stands
 // between the network and the data: published on every interface they
 // are worth more than a hardening gap. The Docker Engine API without TLS
-// is control of the engine, rated High like an engine socket.
+// is control of the engine, rated High like an engine socket. Every one of
+// them is a TCP service: the same number over UDP or SCTP is not it.
 var sensitivePorts = map[uint32]struct {
 	name     string
 	severity Severity
@@ -210,7 +211,7 @@ func checkPorts(svc *types.ServiceConfig, _ *types.Project) []Hit {
 			h.Message = "ports: " + spec + " is published on a random host port on every host interface"
 		}
 		for _, q := range svc.Ports[i : i+n] {
-			if s, ok := sensitivePorts[q.Target]; ok && s.severity > h.Severity {
+			if s, ok := sensitivePorts[q.Target]; ok && s.severity > h.Severity && (q.Protocol == "" || strings.EqualFold(q.Protocol, "tcp")) {
 				h.Severity = s.severity
 				h.Message += " (" + s.name + ")"
 			}

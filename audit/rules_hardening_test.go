@@ -349,6 +349,8 @@ func TestPortsAllInterfacesSeverity(t *testing.T) {
 		{name: "web port", ports: []types.ServicePortConfig{{Target: 80, Published: "8080", Protocol: "tcp"}}, want: []Severity{None}, message: "8080:80/tcp"},
 		{name: "database", ports: []types.ServicePortConfig{{Target: 5432, Published: "5432", Protocol: "tcp"}}, want: []Severity{Medium}, message: "(PostgreSQL)"},
 		{name: "engine API without TLS", ports: []types.ServicePortConfig{{Target: 2375, Published: "2375", Protocol: "tcp"}}, want: []Severity{High}, message: "Docker Engine API"},
+		{name: "SSH over TCP", ports: []types.ServicePortConfig{{Target: 22, Published: "8080", Protocol: "tcp"}}, want: []Severity{Medium}, message: "(SSH)"},
+		{name: "port 22 over UDP is no SSH", ports: []types.ServicePortConfig{{Target: 22, Published: "8080", Protocol: "udp"}}, want: []Severity{None}, message: "8080:22/udp is published on every host interface"},
 		{name: "database on loopback", ports: []types.ServicePortConfig{{HostIP: "127.0.0.1", Target: 6379, Published: "6379", Protocol: "tcp"}}},
 		{
 			name: "two separate ports",

@@ -309,11 +309,12 @@ func (m hostMount) hit(what string, sev Severity) Hit {
 // wherever such a socket lives (rootless, Docker Desktop's ~/.docker/run,
 // a snap), mounting it hands over the engine.
 var engineSockets = map[string]string{
-	"docker.sock":     "the Docker API",
-	"containerd.sock": "the containerd API",
-	"podman.sock":     "the Podman API",
-	"crio.sock":       "the CRI-O API",
-	"buildkitd.sock":  "the BuildKit API",
+	"docker.sock":      "the Docker API",
+	"containerd.sock":  "the containerd API",
+	"podman.sock":      "the Podman API",
+	"crio.sock":        "the CRI-O API",
+	"buildkitd.sock":   "the BuildKit API",
+	"cri-dockerd.sock": "the Docker API, through cri-dockerd",
 }
 
 // engineSocketPaths are where the engines create their sockets, /var/run
@@ -326,6 +327,7 @@ var engineSocketPaths = []string{
 	"/run/podman/podman.sock",
 	"/run/crio/crio.sock",
 	"/run/buildkit/buildkitd.sock",
+	"/run/cri-dockerd.sock",
 	"/run/user/*/docker.sock",
 	"/run/user/*/podman/podman.sock",
 	"/run/user/*/buildkit/buildkitd.sock",

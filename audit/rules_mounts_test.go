@@ -108,6 +108,7 @@ services:
       - /var/run/crio/crio.sock:/sock/crio
       - /run/buildkit:/sock/buildkit
       - /home/dev/.docker/run/docker.sock:/sock/desktop
+      - /var/run/cri-dockerd.sock:/sock/cri-dockerd
 `},
 			want: []string{
 				"engine-socket:high@compose.yml:5",
@@ -117,6 +118,7 @@ services:
 				"engine-socket:high@compose.yml:9",
 				"engine-socket:high@compose.yml:10",
 				"engine-socket:high@compose.yml:11",
+				"engine-socket:high@compose.yml:12",
 			},
 			message: "holds the Docker API socket /run/docker.sock",
 		},

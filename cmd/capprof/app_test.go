@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/capprof/capprof/profiler"
@@ -112,5 +113,17 @@ func TestExecKeepsCommas(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != `grep -c "UDP, length 8" /tmp/log` {
 		t.Errorf("exec = %q, want the two commands whole", got)
+	}
+}
+
+// compose-go's logrus warnings read as capprof's own.
+func TestLibraryWarnings(t *testing.T) {
+	var buf bytes.Buffer
+	routeLibraryWarnings(&buf)
+	t.Cleanup(func() { routeLibraryWarnings(os.Stderr) })
+	logrus.Warnf("%q for boolean is not supported by YAML 1.2, please use `true`", "yes")
+	logrus.Info("not shown")
+	if got, want := buf.String(), "capprof: warning: \"yes\" for boolean is not supported by YAML 1.2, please use `true`\n"; got != want {
+		t.Errorf("logged %q, want %q", got, want)
 	}
 }

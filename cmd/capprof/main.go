@@ -13,6 +13,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	routeLibraryWarnings(os.Stderr)
 	err := newApp().RunContext(ctx, os.Args)
 	stop()
 	switch {
