@@ -60,3 +60,38 @@ services:
 		t.Errorf("the progress does not count the denied-only capability:\n%s", output)
 	}
 }
+
+// Root lists a directory it does not own and then creates a file in it: the
+// kernel asks for DAC_READ_SEARCH first for the listing and DAC_OVERRIDE for
+// the write. DAC_OVERRIDE would pass the listing as well, so the trace alone
+// grants only it, and the replay, denied DAC_READ_SEARCH at the listing and
+// granted DAC_OVERRIDE in its place, passes.
+func TestProfileSubsumedDacReadSearch(t *testing.T) {
+	bin := endToEnd(t, "tun")
+	dir := writeProject(t, `
+services:
+  dirs:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "mkdir -m 700 /private && chown 1000:1000 /private && trap 'exit 0' TERM; sleep infinity & wait"]
+`)
+	out := filepath.Join(dir, "out")
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "dirs",
+		"--exec", "ls /private && touch /private/x", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, output)
+	}
+	sr := readReport(t, filepath.Join(out, "report.json")).Services[0]
+	if got := grantNames(sr.Policy); got != "CHOWN,DAC_OVERRIDE" {
+		t.Errorf("cap_add = %s, want CHOWN,DAC_OVERRIDE (no DAC_READ_SEARCH)\n%s", got, output)
+	}
+	if !slices.ContainsFunc(sr.Noise, func(n profiles.NoiseUse) bool {
+		return n.Capability == "CAP_DAC_READ_SEARCH" && n.Class == profiles.NoiseSubsumed && n.Site == "generic_permission" && n.Count > 0
+	}) {
+		t.Errorf("no subsumed CAP_DAC_READ_SEARCH at generic_permission in the noise: %+v", sr.Noise)
+	}
+	if sr.Verification == nil || !sr.Verification.Passed {
+		t.Errorf("verification = %+v, want passed: DAC_OVERRIDE answers the listing's fallback check", sr.Verification)
+	}
+}

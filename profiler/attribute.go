@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/sys/capability"
 	seccomp "github.com/seccomp/libseccomp-golang"
 
 	"github.com/capprof/capprof/profiles"
@@ -101,6 +102,7 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 	}
 	noise := map[noiseKey]*noiseAgg{}
 	denials := map[noiseKey]*noiseAgg{}
+	dacOverride := dacOverrideGranted(snap, mntns)
 	for _, c := range snap.CapChecks {
 		if !mntns[nsKey{c.MntNS, c.MntNSID}] {
 			continue
@@ -108,6 +110,9 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 		class, site, isNoise := profiles.ClassifyCheck(c.Cap, c.Workload, c.ForeignCred, c.Stack)
 		if class == profiles.NoiseRuntimeSetup && c.ExecSetup {
 			class = profiles.NoiseExecSetup
+		}
+		if !isNoise && dacOverride && c.Cap == capDacReadSearch && site == dacFallbackSite {
+			class, isNoise = profiles.NoiseSubsumed, true
 		}
 		if isNoise {
 			k := noiseKey{c.Cap, class, site}
@@ -273,6 +278,29 @@ func buildRecording(snap *tracer.Snapshot, mntns map[nsKey]bool, devPaths map[st
 	rec.Execs = execUses(snap, mntns)
 	rec.ReadonlyWrites = readonlyWrites(snap, mntns)
 	return rec, nil
+}
+
+const (
+	capDacOverride   = int(capability.CAP_DAC_OVERRIDE)
+	capDacReadSearch = int(capability.CAP_DAC_READ_SEARCH)
+	// dacFallbackSite is the kernel function that asks for
+	// CAP_DAC_READ_SEARCH and, when that is denied, for CAP_DAC_OVERRIDE on
+	// the same inode (see profiles.NoiseSubsumed).
+	dacFallbackSite = "generic_permission"
+)
+
+// dacOverrideGranted says whether the service's workload needed
+// CAP_DAC_OVERRIDE: a granted check of it that is not noise.
+func dacOverrideGranted(snap *tracer.Snapshot, mntns map[nsKey]bool) bool {
+	for _, c := range snap.CapChecks {
+		if c.Cap != capDacOverride || c.Denied || !mntns[nsKey{c.MntNS, c.MntNSID}] {
+			continue
+		}
+		if _, _, isNoise := profiles.ClassifyCheck(c.Cap, c.Workload, c.ForeignCred, c.Stack); !isNoise {
+			return true
+		}
+	}
+	return false
 }
 
 // execUses lists the programs executed in the service's namespaces, by

@@ -445,3 +445,93 @@ func TestNewReadonlyWrites(t *testing.T) {
 		t.Errorf("newReadonlyWrites = %v, want %v", got, want)
 	}
 }
+
+// generic_permission asks for DAC_READ_SEARCH before DAC_OVERRIDE to read or
+// search: where DAC_OVERRIDE is a need anyway, those checks grant nothing
+// more, granted in the trace run or denied in a replay without it.
+func TestBuildRecordingSubsumedDacReadSearch(t *testing.T) {
+	const (
+		capDacOverride   = 1
+		capDacReadSearch = 2
+	)
+	ns := map[nsKey]bool{{100, 7}: true}
+	permStack := []string{"cap_capable", "security_capable", "capable_wrt_inode_uidgid", "generic_permission", "inode_permission", "link_path_walk"}
+	handleStack := []string{"cap_capable", "security_capable", "capable", "may_decode_fh", "do_handle_open"}
+	writeStack := []string{"cap_capable", "security_capable", "capable_wrt_inode_uidgid", "generic_permission", "inode_permission", "may_open"}
+	check := func(capNr int, denied, workload bool, stack []string, n uint64) tracer.CapCheck {
+		return tracer.CapCheck{MntNS: 100, MntNSID: 7, Cap: capNr, Denied: denied, Workload: workload, Comm: "chronyd", Stack: stack, Count: n}
+	}
+	tests := []struct {
+		name   string
+		checks []tracer.CapCheck
+		// needs are the needed capabilities; subsumed the count of subsumed
+		// DAC_READ_SEARCH checks; denied the capabilities a replay counts as
+		// denied.
+		needs    []string
+		subsumed uint64
+		denied   []string
+	}{
+		{
+			name:     "directory search with DAC_OVERRIDE needed for a write",
+			checks:   []tracer.CapCheck{check(capDacReadSearch, false, true, permStack, 3), check(capDacOverride, false, true, writeStack, 2)},
+			needs:    []string{"CAP_DAC_OVERRIDE"},
+			subsumed: 3,
+		},
+		{
+			name:   "directory search alone",
+			checks: []tracer.CapCheck{check(capDacReadSearch, false, true, permStack, 3)},
+			needs:  []string{"CAP_DAC_READ_SEARCH"},
+		},
+		{
+			name:   "open_by_handle_at: DAC_OVERRIDE does not stand in",
+			checks: []tracer.CapCheck{check(capDacReadSearch, false, true, handleStack, 1), check(capDacOverride, false, true, writeStack, 2)},
+			needs:  []string{"CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"},
+		},
+		{
+			name:   "DAC_OVERRIDE only in the runtime's set-up",
+			checks: []tracer.CapCheck{check(capDacReadSearch, false, true, permStack, 3), check(capDacOverride, false, false, writeStack, 2)},
+			needs:  []string{"CAP_DAC_READ_SEARCH"},
+		},
+		{
+			name:     "a replay without DAC_READ_SEARCH: its denials fall back to DAC_OVERRIDE",
+			checks:   []tracer.CapCheck{check(capDacReadSearch, true, true, permStack, 3), check(capDacOverride, false, true, permStack, 3), check(capDacOverride, false, true, writeStack, 2)},
+			needs:    []string{"CAP_DAC_OVERRIDE"},
+			subsumed: 3,
+		},
+		{
+			name:   "a replay without either: both denied",
+			checks: []tracer.CapCheck{check(capDacReadSearch, true, true, permStack, 3), check(capDacOverride, true, true, permStack, 3)},
+			denied: []string{"CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, err := buildRecording(&tracer.Snapshot{CapChecks: tt.checks}, ns, nil, "amd64")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var needs []string
+			for _, c := range rec.Capabilities {
+				needs = append(needs, c.Capability)
+			}
+			if !slices.Equal(needs, tt.needs) {
+				t.Errorf("needs = %v, want %v", needs, tt.needs)
+			}
+			var subsumed uint64
+			for _, n := range rec.Noise {
+				if n.Class == profiles.NoiseSubsumed {
+					if n.Capability != "CAP_DAC_READ_SEARCH" || n.Site != "generic_permission" {
+						t.Errorf("subsumed noise %+v, want DAC_READ_SEARCH at generic_permission", n)
+					}
+					subsumed += n.Count
+				}
+			}
+			if subsumed != tt.subsumed {
+				t.Errorf("subsumed checks = %d, want %d (noise %+v)", subsumed, tt.subsumed, rec.Noise)
+			}
+			if got := slices.Sorted(maps.Keys(capabilityDenials(rec))); !slices.Equal(got, tt.denied) {
+				t.Errorf("denied = %v, want %v", got, tt.denied)
+			}
+		})
+	}
+}

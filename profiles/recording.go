@@ -114,6 +114,15 @@ const (
 	// and was ignored). The override does not grant it, and a replay may be
 	// denied it as often as the trace run was. Count is the denied checks.
 	NoiseDeniedTolerated NoiseClass = "denied-tolerated"
+	// NoiseSubsumed is a check that a capability the service needs anyway
+	// would pass as well. generic_permission asks for CAP_DAC_READ_SEARCH
+	// first to read a file or to read or search a directory, and when that
+	// is denied asks for CAP_DAC_OVERRIDE for the same inode, so where
+	// DAC_OVERRIDE is granted a DAC_READ_SEARCH check there grants nothing
+	// more: the trace run would otherwise grant both, the weaker one only
+	// because the kernel asked it first. Denied checks there are subsumed
+	// too, so that a replay without DAC_READ_SEARCH does not fail on them.
+	NoiseSubsumed NoiseClass = "subsumed"
 )
 
 // NoiseUse is one (capability, class) pair of checks that were not needs.
