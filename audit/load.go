@@ -192,6 +192,11 @@ func tolerateUnsetVariables(o *loader.Options) {
 		casts[path] = zeroWhenEmpty(cast)
 	}
 	casts[tree.NewPath("services", tree.PathMatchAll, "volumes", tree.PathMatchList)] = anonymousWhenSourceless
+	// compose-go casts build.privileged nowhere: it decodes the boolean
+	// itself, and an unset variable there would fail the load.
+	if toBool, ok := casts[tree.NewPath("services", tree.PathMatchAll, "privileged")]; ok {
+		casts[tree.NewPath("services", tree.PathMatchAll, "build", "privileged")] = toBool
+	}
 	// Sizes and limits compose decodes from strings, not through a cast:
 	// an unset variable there would fail the load rather than show.
 	for _, key := range []string{"mem_limit", "memswap_limit", "mem_reservation", "shm_size"} {

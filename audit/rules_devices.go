@@ -53,6 +53,34 @@ var deviceRules = []Rule{
 		},
 	},
 	{
+		ID:       "gpu",
+		Severity: Low,
+		Title:    "host GPU given",
+		Why:      "the container drives the host's GPUs through their kernel driver, a large interface to the kernel, and a GPU runtime mounts host driver files into it",
+		Fix:      "give GPUs only to the service that computes on them, by device_ids rather than all; accept it in x-capprof with the reason",
+		Fields:   []string{"gpus", "deploy"},
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
+			var hits []Hit
+			if len(svc.Gpus) > 0 {
+				hits = append(hits, Hit{Key: "gpus", Index: -1, Subject: "gpus", Message: "gpus: " + gpuRequest(svc.Gpus)})
+			}
+			if d := svc.Deploy; d != nil && d.Resources.Reservations != nil {
+				for i, r := range d.Resources.Reservations.Devices {
+					if !slices.Contains(r.Capabilities, "gpu") {
+						continue
+					}
+					hits = append(hits, Hit{
+						Key:     "deploy.resources.reservations.devices",
+						Index:   i,
+						Subject: "gpu " + strings.Join(r.IDs, ","),
+						Message: "deploy.resources.reservations.devices: " + gpuRequest([]types.DeviceRequest{r}),
+					})
+				}
+			}
+			return hits
+		},
+	},
+	{
 		ID:       "device-cgroup-rule",
 		Severity: Medium,
 		Title:    "device cgroup rule",
@@ -258,4 +286,23 @@ func sysctlNamed(name string) func(Item) bool {
 		k, _, _ := strings.Cut(s, "=")
 		return strings.TrimSpace(k) == name
 	}
+}
+
+// gpuRequest says which GPUs device requests ask for: "all GPUs", "2 GPUs",
+// "GPUs 0, 1".
+func gpuRequest(reqs []types.DeviceRequest) string {
+	var parts []string
+	for _, r := range reqs {
+		switch {
+		case len(r.IDs) > 0:
+			parts = append(parts, "GPUs "+strings.Join(r.IDs, ", "))
+		case r.Count == 1:
+			parts = append(parts, "1 GPU")
+		case r.Count > 1:
+			parts = append(parts, fmt.Sprintf("%d GPUs", r.Count))
+		default:
+			parts = append(parts, "all GPUs")
+		}
+	}
+	return strings.Join(parts, "; ")
 }

@@ -5,6 +5,49 @@ import "testing"
 func TestDeviceRules(t *testing.T) {
 	runHostRulesCases(t, []hostRulesCase{
 		{
+			name: "gpus: all, by count and by id, and a deploy reservation with the gpu capability",
+			files: map[string]string{"compose.yml": `
+services:
+  train:
+    image: busybox
+    gpus: all
+  infer:
+    image: busybox
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - driver: nvidia
+              count: 1
+              capabilities: [gpu]
+  pick:
+    image: busybox
+    gpus:
+      - driver: nvidia
+        device_ids: ["0", "1"]
+`},
+			want: []string{
+				"gpu:low@compose.yml:4",
+				"gpu:low@compose.yml:10",
+				"gpu:low@compose.yml:16",
+			},
+			message: "gpus: all GPUs",
+		},
+		{
+			name: "a device reservation without the gpu capability, and no gpus",
+			files: map[string]string{"compose.yml": `
+services:
+  tpu:
+    image: busybox
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - driver: tpu
+              capabilities: [tpu]
+`},
+		},
+		{
 			name: "devices: a disk and memory high, a serial port and KVM medium, short and long syntax",
 			files: map[string]string{"compose.yml": `
 services:

@@ -32,6 +32,27 @@ var privilegeRules = []Rule{
 		},
 	},
 	{
+		ID:       "build-privileged",
+		Severity: High,
+		Title:    "image built with privilege",
+		Why:      "build.privileged and the security.insecure entitlement run the image's RUN steps privileged on the builder: a Dockerfile or a base image someone else controls becomes root on that host",
+		Fix:      "build without privilege; do what needed it (mounts, device access) at run time, where capprof profile can measure it",
+		Fields:   []string{"build"},
+		Check: func(svc *types.ServiceConfig, _ *types.Project) []Hit {
+			if svc.Build == nil {
+				return nil
+			}
+			var hits []Hit
+			if svc.Build.Privileged {
+				hits = append(hits, Hit{Key: "build.privileged", Index: -1, Subject: "privileged", Message: "build.privileged: true"})
+			}
+			if i := slices.IndexFunc(svc.Build.Entitlements, func(e string) bool { return strings.TrimSpace(e) == "security.insecure" }); i >= 0 {
+				hits = append(hits, Hit{Key: "build.entitlements", Item: scalarEquals("security.insecure"), Index: i, Subject: "security.insecure", Message: "build.entitlements: security.insecure"})
+			}
+			return hits
+		},
+	},
+	{
 		ID:       "cap-add-all",
 		Severity: High,
 		Title:    "every capability added",

@@ -384,3 +384,53 @@ func TestDangerousCapabilitiesTable(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildPrivilegedRule(t *testing.T) {
+	runRuleCases(t, []string{"build-privileged"}, []ruleCase{
+		{
+			name: "build.privileged and the security.insecure entitlement, one from an override file",
+			files: map[string]string{
+				"compose.yml": `
+services:
+  app:
+    build:
+      context: .
+      privileged: true
+`,
+				"compose.override.yml": `
+services:
+  app:
+    build:
+      entitlements:
+        - network.host
+        - security.insecure
+`,
+			},
+			want: []string{"build-privileged@compose.yml:5", "build-privileged@compose.override.yml:6"},
+		},
+		{
+			name: "a build without privilege, and a privileged service that is not built",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    build:
+      context: .
+      entitlements: [network.host]
+  hw:
+    image: busybox
+    privileged: true
+`},
+		},
+		{
+			name: "build.privileged from an unset variable is indeterminate",
+			files: map[string]string{"compose.yml": `
+services:
+  app:
+    build:
+      context: .
+      privileged: ${BUILD_PRIV}
+`},
+			want: []string{"build-privileged?@compose.yml:5"},
+		},
+	})
+}
