@@ -31,7 +31,7 @@ var weakerAlternative = map[string]string{
 // the capabilities (kernel names) whose denials the final replay tolerates.
 func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy profiles.Policy) (profiles.Policy, *profiles.Minimization, map[string]bool, error) {
 	trialPath := filepath.Join(p.tmp, "trial.override.yml")
-	replay := func(candidate profiles.Policy, left []string) (bool, string, error) {
+	replay := func(candidate profiles.Policy, left, instead []string) (bool, string, error) {
 		y, err := candidate.ComposeOverride()
 		if err != nil {
 			return false, "", err
@@ -47,7 +47,7 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 		if !v.Passed {
 			verdict = "failed: " + firstLine(v.Message)
 		}
-		fmt.Fprintf(p.progress, "capprof:   replay without %s: %s\n", strings.Join(left, ", "), verdict)
+		fmt.Fprintf(p.progress, "capprof:   replay %s: %s\n", trialLabel(left, instead), verdict)
 		return v.Passed, firstLine(v.Message), nil
 	}
 	// First no-new-privileges, left off because a program gained privilege
@@ -60,7 +60,7 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 		if err != nil {
 			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
 		}
-		passed, why, err := replay(candidate, []string{newPrivileges})
+		passed, why, err := replay(candidate, []string{newPrivileges}, nil)
 		if err != nil {
 			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
 		}
@@ -80,7 +80,7 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 	}
 	fmt.Fprintf(p.progress, "capprof: minimizing %d grants by replay\n", len(items))
 	needed, trials, err := minimizeGrants(items, func(keep []string) (bool, string, error) {
-		return replay(policy.Restrict(keep), without(items, keep))
+		return replay(policy.Restrict(keep), without(items, keep), nil)
 	})
 	if err != nil {
 		return policy, nil, nil, fmt.Errorf("minimize: %w", err)
@@ -97,6 +97,25 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 			}
 		}
 	}
+	needed, final, err := tryWeakerAlternatives(policy, needed, m, replay)
+	if err != nil {
+		return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+	}
+	m.Replays = len(m.Trials)
+	return final, m, capNames(without(items, needed)), nil
+}
+
+// trialReplay replays the workload under candidate, which leaves out the
+// grants in left and grants those in instead in their place, and says
+// whether it passed and, if not, why.
+type trialReplay func(candidate profiles.Policy, left, instead []string) (bool, string, error)
+
+// tryWeakerAlternatives replays with each needed capability that has a
+// weaker alternative granted in its place, and keeps the weaker one when
+// the replay passes. It records each replay in m as a trial that says what
+// it granted instead, and returns the grants then needed, among policy's,
+// and the policy that grants them.
+func tryWeakerAlternatives(policy profiles.Policy, needed []string, m *profiles.Minimization, replay trialReplay) ([]string, profiles.Policy, error) {
 	final := policy.Restrict(needed)
 	for _, strong := range slices.Clone(needed) {
 		weak, ok := weakerAlternative[strong]
@@ -105,18 +124,26 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 		}
 		keep := append(without(needed, []string{strong}), weak)
 		candidate := withCapability(policy.Restrict(keep), weak, "in place of "+strong+": a replay passed with it")
-		passed, why, err := replay(candidate, []string{strong})
+		passed, why, err := replay(candidate, []string{strong}, []string{weak})
 		if err != nil {
-			return policy, nil, nil, fmt.Errorf("minimize: %w", err)
+			return needed, final, err
 		}
-		m.Trials = append(m.Trials, profiles.Trial{Number: len(m.Trials) + 1, Without: []string{strong}, Passed: passed, Why: why})
+		m.Trials = append(m.Trials, profiles.Trial{Number: len(m.Trials) + 1, Without: []string{strong}, Instead: []string{weak}, Passed: passed, Why: why})
 		if passed {
 			m.Removed = append(m.Removed, profiles.RemovedGrant{Grant: strong, ProvedBy: len(m.Trials), ReplacedBy: weak})
 			needed, final = keep, candidate
 		}
 	}
-	m.Replays = len(m.Trials)
-	return final, m, capNames(without(items, needed)), nil
+	return needed, final, nil
+}
+
+// trialLabel says what a replay left out and, for a weaker alternative,
+// what it granted in its place.
+func trialLabel(left, instead []string) string {
+	if len(instead) > 0 {
+		return "with " + strings.Join(instead, ", ") + " in place of " + strings.Join(left, ", ")
+	}
+	return "without " + strings.Join(left, ", ")
 }
 
 // newPrivileges names, among minimization's grants, leaving

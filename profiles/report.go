@@ -80,12 +80,16 @@ type RemovedGrant struct {
 	ReplacedBy string `json:"replaced_by,omitempty"`
 }
 
-// Trial is one replay of the workload with some grants left out.
+// Trial is one replay of the workload with some grants left out, or
+// replaced by weaker ones.
 type Trial struct {
 	// Number counts replays from 1.
 	Number int `json:"number"`
 	// Without lists the grants left out in this replay.
 	Without []string `json:"without"`
+	// Instead lists the weaker grants given in place of those in Without
+	// (DAC_READ_SEARCH for DAC_OVERRIDE); empty when they were just left out.
+	Instead []string `json:"instead,omitempty"`
 	// Passed says whether the workload passed with no denial.
 	Passed bool `json:"passed"`
 	// Why says what failed, when it did.
