@@ -193,6 +193,36 @@ services:
 	}
 }
 
+// A service whose command exits non-zero during the trace run fails it, and
+// the failure shows the service's logs, as a failed replay's does.
+func TestProfileServiceFailsInTraceRun(t *testing.T) {
+	bin := endToEnd(t, "tun")
+	dir := writeProject(t, `
+services:
+  fails:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "echo boom-marker >&2; exit 3"]
+`)
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "fails",
+		"--out", filepath.Join(dir, "out"))
+	if code != 1 {
+		t.Errorf("exit %d, want 1:\n%s", code, output)
+	}
+	for _, want := range []string{"the service exited with code 3 during the trace run", "service logs:", "boom-marker"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output does not say %q:\n%s", want, output)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "out")); len(entries) != 0 {
+		t.Errorf("a failed trace run wrote %d files", len(entries))
+	}
+	if left := leftovers(t, output); left != "" {
+		t.Errorf("left running: %s", left)
+	}
+}
+
 // A service behind a compose profile, depending on another one behind a
 // profile, is profiled and fully removed afterwards.
 func TestProfileServiceBehindProfiles(t *testing.T) {

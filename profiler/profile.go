@@ -90,9 +90,6 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("read the tracer's maps: %w", err)
 	}
 	traceNS := trace.mntns(snap)
-	if trace.workloadErr == nil && !trace.runningAtEnd && trace.exitCode != 0 {
-		trace.workloadErr = fmt.Errorf("%w: the service exited with code %d during the trace run", ErrWorkloadFailed, trace.exitCode)
-	}
 	if trace.workloadErr != nil {
 		return nil, fmt.Errorf("trace run: %w%s", trace.workloadErr, p.deniedHint(snap, traceNS))
 	}

@@ -166,6 +166,11 @@ func (p *profiler) runService(ctx context.Context, kind string, files []string, 
 				return nil, err
 			}
 		}
+		// A trace run whose service exited non-zero fails here, while its
+		// logs can still be read.
+		if kind == "trace" && out.workloadErr == nil && !out.runningAtEnd && out.exitCode != 0 {
+			out.workloadErr = fmt.Errorf("%w: the service exited with code %d during the trace run", ErrWorkloadFailed, out.exitCode)
+		}
 		if expect != nil && out.workloadErr == nil {
 			switch {
 			case expect.runningAtEnd && !out.runningAtEnd:
