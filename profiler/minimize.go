@@ -181,9 +181,13 @@ func without(items, keep []string) []string {
 	return out
 }
 
-// firstLine returns the first line of s.
+// firstLine returns the first line of s as a summary: without the colon
+// that introduces the lines after it.
 func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
+	line, _, more := strings.Cut(s, "\n")
+	if more {
+		line = strings.TrimSuffix(line, ":")
+	}
 	return line
 }
 

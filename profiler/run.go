@@ -174,14 +174,14 @@ func (p *profiler) runService(ctx context.Context, kind string, files []string, 
 		if expect != nil && out.workloadErr == nil {
 			switch {
 			case expect.runningAtEnd && !out.runningAtEnd:
-				out.stoppedEarly = fmt.Sprintf("the container stopped during the workload (exit code %d); it kept running in the trace run:\n%s", out.exitCode, cr.logs(p.service))
+				out.stoppedEarly = withDetail(fmt.Sprintf("the container stopped during the workload (exit code %d); it kept running in the trace run", out.exitCode), cr.logs(p.service))
 			case !expect.runningAtEnd && expect.exitCode == 0 && !out.runningAtEnd && out.exitCode != 0:
-				out.stoppedEarly = fmt.Sprintf("the service's command exited %d; it exited 0 in the trace run:\n%s", out.exitCode, cr.logs(p.service))
+				out.stoppedEarly = withDetail(fmt.Sprintf("the service's command exited %d; it exited 0 in the trace run", out.exitCode), cr.logs(p.service))
 			}
 		}
 	}
 	if out.workloadErr != nil {
-		if logs := cr.logs(p.service); logs != "" {
+		if logs := strings.TrimRight(cr.logs(p.service), "\n"); strings.TrimSpace(logs) != "" {
 			out.workloadErr = fmt.Errorf("%w\nservice logs:\n%s", out.workloadErr, logs)
 		}
 	}

@@ -118,7 +118,7 @@ func (r *workloadRunner) runAll(ctx context.Context, w Workload) ([]profiles.Com
 		}
 		results = append(results, res)
 		if res.ExitCode != 0 {
-			return results, fmt.Errorf("%w: %s command %q exited %d:\n%s", ErrWorkloadFailed, step.where, step.command, res.ExitCode, res.Output)
+			return results, fmt.Errorf("%w: %s", ErrWorkloadFailed, commandFailure(step, res, w.Timeout))
 		}
 		res.Output = ""
 		results[len(results)-1] = res
@@ -134,6 +134,27 @@ func (r *workloadRunner) runAll(ctx context.Context, w Workload) ([]profiles.Com
 	return results, nil
 }
 
+// commandFailure says how a workload command failed, with its output when
+// it printed any.
+func commandFailure(step workloadStep, res profiles.CommandResult, timeout time.Duration) string {
+	how := fmt.Sprintf("exited %d", res.ExitCode)
+	if res.TimedOut {
+		how = fmt.Sprintf("timed out after %s", timeout)
+	}
+	return withDetail(fmt.Sprintf("%s command %q %s", step.where, step.command, how), res.Output)
+}
+
+// withDetail appends detail (a command's output, a service's logs) to a
+// one-line summary after a colon, or returns the summary alone when there
+// is no detail: a colon then would introduce nothing.
+func withDetail(summary, detail string) string {
+	detail = strings.TrimRight(detail, "\n")
+	if strings.TrimSpace(detail) == "" {
+		return summary
+	}
+	return summary + ":\n" + detail
+}
+
 // exited reports whether the service's container has stopped, and its exit
 // code: retrying a command then cannot help.
 func (r *workloadRunner) exited(ctx context.Context) (bool, int) {
@@ -147,7 +168,7 @@ func (r *workloadRunner) exited(ctx context.Context) (bool, int) {
 }
 
 // runStep runs one command under its timeout. A timeout is exit code 124, as
-// with timeout(1); a command that could not start is 127.
+// with timeout(1), and marked TimedOut; a command that could not start is 127.
 func (r *workloadRunner) runStep(ctx context.Context, step workloadStep, timeout time.Duration) profiles.CommandResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -164,8 +185,7 @@ func (r *workloadRunner) runStep(ctx context.Context, step workloadStep, timeout
 	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res.ExitCode = 124
-		out = append(out, fmt.Sprintf("\n(capprof: timed out after %s)", timeout)...)
+		res.ExitCode, res.TimedOut = 124, true
 	case err != nil:
 		res.ExitCode = 127
 		out = append(out, fmt.Sprintf("\n(capprof: %v)", err)...)

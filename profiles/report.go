@@ -177,8 +177,11 @@ type CommandResult struct {
 	Where string `json:"where"`
 	// Command is the command line as the user would type it.
 	Command string `json:"command"`
-	// ExitCode is the command's exit status.
+	// ExitCode is the command's exit status: 124 when it timed out, as
+	// with timeout(1).
 	ExitCode int `json:"exit_code"`
+	// TimedOut says the command was stopped at the workload's timeout.
+	TimedOut bool `json:"timed_out,omitempty"`
 	// Output is the tail of the command's output, kept only when the
 	// verification failed.
 	Output string `json:"output,omitempty"`
