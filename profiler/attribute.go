@@ -407,7 +407,7 @@ func replayFindings(trace profiles.Recording, replay profiles.Recording, snap *t
 		for _, p := range d.progs.list() {
 			progs = append(progs, p.Program)
 		}
-		line := fmt.Sprintf("%s (%d denied checks by %s)", name, d.count, strings.Join(progs, ", "))
+		line := fmt.Sprintf("%s (%s by %s)", name, count(int(d.count), "denied check", "denied checks"), strings.Join(progs, ", "))
 		if tolerate[name] {
 			f.tolerated = append(f.tolerated, line)
 		} else {

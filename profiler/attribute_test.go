@@ -262,6 +262,10 @@ func TestReplayFindings(t *testing.T) {
 	if want := "CAP_SYS_RESOURCE (3 denied checks by pipes, sh)"; len(f.denied) != 1 || f.denied[0] != want {
 		t.Errorf("denied = %q, want [%q]", f.denied, want)
 	}
+	f = replayFindings(trace, tests[0].replay, snap, ns, policy, "amd64", nil)
+	if want := "CAP_NET_ADMIN (1 denied check by ip)"; len(f.denied) != 1 || f.denied[0] != want {
+		t.Errorf("denied = %q, want [%q]", f.denied, want)
+	}
 }
 
 // Without cgroup names (no unified hierarchy) the hostname is all there is.
