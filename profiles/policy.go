@@ -78,7 +78,8 @@ type DeviceGrant struct {
 	ContainerPath string `json:"container_path"`
 	// Access is the device cgroup access, a subset of "rwm" in that order.
 	Access string `json:"access"`
-	// Evidence says who opened it, e.g. "ip (1 open)".
+	// Evidence says who opened or created it, e.g. "ip (1 open)" or
+	// "mknod (1 mknod)".
 	Evidence string `json:"evidence"`
 }
 
@@ -268,6 +269,9 @@ func plural(n uint64, one, many string) string {
 func (p *Policy) decideDevices(rec Recording) error {
 	byPath := make(map[string]*DeviceGrant)
 	programs := make(map[string][]ProgramCount)
+	// used is the access the recording names for each path, with "?" for
+	// a use it does not say the kind of (no access recorded).
+	used := make(map[string]string)
 	for i, d := range rec.Devices {
 		if d.Path == "" {
 			return fmt.Errorf("devices[%d] (%s %d:%d): %w; create the node on the host or pass it with a path", i, d.Type, d.Major, d.Minor, ErrDeviceNoHostPath)
@@ -283,13 +287,33 @@ func (p *Policy) decideDevices(rec Recording) error {
 		}
 		g.Access, _ = normalizeAccess(g.Access + access)
 		programs[d.Path] = mergePrograms(programs[d.Path], d.Programs)
+		if d.Access == "" {
+			used[d.Path] += "?"
+		}
+		used[d.Path] += d.Access
 	}
 	for path, g := range byPath {
-		g.Evidence = programsEvidence(programs[path], "open", "opens")
+		one, many := deviceUseWords(used[path])
+		g.Evidence = programsEvidence(programs[path], one, many)
 		p.Devices = append(p.Devices, *g)
 	}
 	sort.Slice(p.Devices, func(i, j int) bool { return p.Devices[i].HostPath < p.Devices[j].HostPath })
 	return nil
+}
+
+// deviceUseWords names what the programs did with a device node, by the
+// access they used ("rwm", "?" for unknown): "m" alone is creating it with
+// mknod, "r" and "w" alone are opens.
+func deviceUseWords(access string) (one, many string) {
+	switch {
+	case strings.Contains(access, "?"):
+		return "use", "uses"
+	case !strings.ContainsAny(access, "rw"):
+		return "mknod", "mknods"
+	case !strings.Contains(access, "m"):
+		return "open", "opens"
+	}
+	return "open or mknod", "opens or mknods"
 }
 
 // normalizeAccess orders and deduplicates a cgroup access string. An empty

@@ -90,6 +90,38 @@ func TestNewPolicyEvidence(t *testing.T) {
 	}
 }
 
+// A device's evidence says what its programs did with it: a node made with
+// mknod is not an open.
+func TestDeviceEvidence(t *testing.T) {
+	use := func(access string, prog string, n uint64) DeviceUse {
+		return DeviceUse{Type: "c", Major: 10, Minor: 200, Path: "/dev/net/tun", Access: access, Programs: []ProgramCount{{Program: prog, Count: n}}}
+	}
+	tests := []struct {
+		name string
+		uses []DeviceUse
+		want string
+	}{
+		{"opened", []DeviceUse{use("rw", "ip", 1)}, "ip (1 open)"},
+		{"created", []DeviceUse{use("m", "mknod", 1)}, "mknod (1 mknod)"},
+		{"created twice", []DeviceUse{use("m", "mknod", 2)}, "mknod (2 mknods)"},
+		{"created and opened", []DeviceUse{use("rwm", "sh", 2)}, "sh (2 opens or mknods)"},
+		{"used, how unknown", []DeviceUse{use("", "ip", 1)}, "ip (1 use)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tunRecording()
+			rec.Devices = tt.uses
+			p, err := NewPolicy(rec, PolicyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Devices) != 1 || p.Devices[0].Evidence != tt.want {
+				t.Errorf("Devices = %+v, want evidence %q", p.Devices, tt.want)
+			}
+		})
+	}
+}
+
 func TestNewPolicyErrors(t *testing.T) {
 	tests := []struct {
 		name    string
