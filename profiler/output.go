@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/capprof/capprof/profiles"
@@ -26,6 +27,8 @@ type outputPaths struct {
 	// created says capprof made dir, so that a run that writes nothing can
 	// take it away again.
 	created bool
+	// service is the service profiled into dir: one a directory.
+	service string
 }
 
 // removeIfUnused removes the output directory when capprof created it and
@@ -68,6 +71,7 @@ func prepareOutput(dir, projectDir, service string, inputs []string) (outputPath
 		seccomp:  filepath.Join(abs, "seccomp", service+".json"),
 		report:   filepath.Join(abs, "report.json"),
 		created:  created,
+		service:  service,
 	}
 	for _, in := range inputs {
 		inAbs := realPath(in)
@@ -95,19 +99,34 @@ func prepareOutput(dir, projectDir, service string, inputs []string) (outputPath
 // checkOwnership refuses an output directory whose files capprof would
 // overwrite but did not write: an override without capprof's first line, or
 // a seccomp profile or report beside which there is no report.json of
-// capprof's (JSON has no comments to mark a file with).
+// capprof's (JSON has no comments to mark a file with). It refuses one that
+// holds capprof's profile of another service too: the override and the
+// report are one service's, and writing this one's would lose that one's.
 func (o outputPaths) checkOwnership() error {
-	if first, err := fileFirstLine(o.override); err == nil && !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
-		return fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, o.override)
+	if first, err := fileFirstLine(o.override); err == nil {
+		if !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
+			return fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, o.override)
+		}
+		if m := overrideServiceRE.FindStringSubmatch(first); m != nil && m[1] != o.service {
+			return o.otherService(m[1])
+		}
 	}
 	ours := false
 	if b, err := os.ReadFile(o.report); err == nil {
 		var r struct {
-			Tool string `json:"tool"`
+			Tool     string `json:"tool"`
+			Services []struct {
+				Service string `json:"service"`
+			} `json:"services"`
 		}
 		ours = json.Unmarshal(b, &r) == nil && r.Tool == "capprof"
 		if !ours {
 			return fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, o.report)
+		}
+		for _, s := range r.Services {
+			if s.Service != "" && s.Service != o.service {
+				return o.otherService(s.Service)
+			}
 		}
 	}
 	for _, s := range []string{o.seccomp, o.archSeccomp} {
@@ -116,6 +135,17 @@ func (o outputPaths) checkOwnership() error {
 		}
 	}
 	return nil
+}
+
+// overrideServiceRE reads the service from an override's first line.
+var overrideServiceRE = regexp.MustCompile(`from a trace run of service "([^"]*)"`)
+
+// otherService is the error for an output directory that holds the profile
+// of another service.
+func (o outputPaths) otherService(other string) error {
+	return fmt.Errorf("%w: %s holds capprof's profile of service %q, which profiling %q there would replace: "+
+		"give each service its own --out (e.g. %s) and pass each override with -f",
+		ErrOutput, o.dir, other, o.service, filepath.Join(filepath.Dir(o.dir), o.service))
 }
 
 // realPath resolves symbolic links where it can, for comparing paths.
