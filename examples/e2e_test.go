@@ -155,8 +155,21 @@ func TestExamplesEndToEnd(t *testing.T) {
 				t.Fatalf("report has %d services", len(report.Services))
 			}
 			sr := report.Services[0]
-			if sr.Verification == nil || !sr.Verification.Passed {
-				t.Errorf("verification = %+v, want passed", sr.Verification)
+			if sr.Verification == nil || !sr.Verification.Passed || !sr.Verified {
+				t.Errorf("verified %v, verification = %+v, want passed", sr.Verified, sr.Verification)
+			}
+			overrideText, err := os.ReadFile(filepath.Join(out, "compose.override.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(overrideText), "NOT VERIFIED") {
+				t.Errorf("the replay passed, and the override still says it is not verified:\n%s", overrideText)
+			}
+			// What a reviewer must decide is printed, not only written.
+			for _, w := range sr.Policy.Warnings {
+				if !strings.Contains(string(output), "  - "+w) {
+					t.Errorf("warning not printed: %s", w)
+				}
 			}
 			if ex.Minimize {
 				if sr.Minimization == nil {

@@ -139,6 +139,9 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 	if err != nil {
 		return nil, fmt.Errorf("decide the policy: %w", err)
 	}
+	// Until a replay passes, the override says it is unproven: an
+	// interrupted run leaves it so.
+	policy.Unverified = unverified(skipVerify)
 	archProfile, err := p.writeArtifacts(policy, rec.Arch)
 	if err != nil {
 		return nil, err
@@ -151,6 +154,7 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		if err != nil {
 			return nil, err
 		}
+		policy.Unverified = unverified(skipVerify)
 		sr.Minimization = m
 		if archProfile, err = p.writeArtifacts(policy, rec.Arch); err != nil {
 			return nil, err
@@ -167,12 +171,20 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 	if !skipVerify {
 		v, err := p.verify(ctx, rec, policy, p.out.override, tolerate)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (the files in %s say they are not verified)", err, p.out.dir)
 		}
 		sr.Verification = v
+		policy.Unverified = ""
 		if !v.Passed {
 			verifyErr = fmt.Errorf("%w: %s", ErrVerificationFailed, v.Message)
+			policy.Unverified = "the replay under this override FAILED; report.json's verification says what was denied"
 		}
+		// The same override, its head comment now saying what the replay
+		// proved.
+		if archProfile, err = p.writeArtifacts(policy, rec.Arch); err != nil {
+			return nil, err
+		}
+		sr.Policy.ArchProfile = archProfile
 	}
 	report, err := p.writeReport(sr)
 	if err != nil {
@@ -188,6 +200,14 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		Files:   files,
 		Summary: summaryLines(p.tp, len(p.emulated) > 0, policy, archProfile, sr.Verification, sr.Minimization),
 	}, verifyErr
+}
+
+// unverified is what an override says of itself before its replay.
+func unverified(skipVerify bool) string {
+	if skipVerify {
+		return "written with --no-verify: no replay under this override proved it"
+	}
+	return "no replay under this override has passed yet (a run interrupted before its replay ended leaves this line)"
 }
 
 // deniedHint explains a failed trace run by the capabilities the service

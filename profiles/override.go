@@ -88,6 +88,14 @@ func (p Policy) ComposeOverride() ([]byte, error) {
 			doc.HeadComment += fmt.Sprintf("\n%s is granted for %s: %s.", s.Granted, s.Wanted, s.Why)
 		}
 	}
+	if p.Unverified != "" {
+		doc.HeadComment += "\n\n" + wrapComment("NOT VERIFIED: "+p.Unverified+".")
+	}
+	for _, w := range p.Warnings {
+		if w != sysctlWarning(p) { // said at the sysctls: key
+			doc.HeadComment += "\n\n" + wrapComment("Review: "+w+".")
+		}
+	}
 
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -110,6 +118,30 @@ func commentText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// commentWidth is where wrapComment breaks lines, "# " included.
+const commentWidth = 100
+
+// wrapComment breaks a sentence into comment lines at spaces, so that a
+// long warning reads in an editor and diffs by line.
+func wrapComment(s string) string {
+	var b strings.Builder
+	line := 0
+	for i, w := range strings.Fields(commentText(s)) {
+		if i > 0 {
+			if line+1+len(w) > commentWidth-2 {
+				b.WriteByte('\n')
+				line = 0
+			} else {
+				b.WriteByte(' ')
+				line++
+			}
+		}
+		b.WriteString(w)
+		line += len(w)
+	}
+	return b.String()
 }
 
 func seqNode(tag string, style yaml.Style) *yaml.Node {

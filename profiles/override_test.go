@@ -49,6 +49,44 @@ func TestComposeOverrideEmptyNeeds(t *testing.T) {
 	}
 }
 
+// An unverified policy says so at the top of its override, and warnings are
+// wrapped comments a reviewer reads there; both go once verified or gone.
+func TestComposeOverrideUnverifiedAndWarnings(t *testing.T) {
+	p, err := NewPolicy(emptyRecording(), PolicyOptions{NoNewPrivileges: boolPtr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Unverified = "written with --no-verify: no replay under it passed"
+	p.Warnings = []string{strings.Repeat("io_uring is allowed and bypasses seccomp ", 6)}
+	out, err := p.ComposeOverride()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	if !strings.Contains(text, "\n# NOT VERIFIED: written with --no-verify: no replay under it passed.\n") {
+		t.Errorf("override does not say it is unverified:\n%s", text)
+	}
+	if strings.Count(text, "# Review: io_uring is allowed") != 1 || strings.Count(text, "bypasses seccomp") != 6 {
+		t.Errorf("override does not carry the warning once, whole:\n%s", text)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "#") && len(line) > commentWidth {
+			t.Errorf("comment line of %d characters, want at most %d: %q", len(line), commentWidth, line)
+		}
+	}
+	if svc := loadMerged(t, "idle", text); svc.Privileged || len(svc.CapDrop) != 1 {
+		t.Errorf("merged service with the commented override = privileged %v, cap_drop %v", svc.Privileged, svc.CapDrop)
+	}
+	p.Unverified, p.Warnings = "", nil
+	out, err = p.ComposeOverride()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "NOT VERIFIED") || strings.Contains(string(out), "Review:") {
+		t.Errorf("verified override without warnings still carries them:\n%s", out)
+	}
+}
+
 // baseCompose is a privileged service as people write them before capprof:
 // every list the override must replace has something in it to leak.
 const baseCompose = `services:

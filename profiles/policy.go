@@ -60,6 +60,11 @@ type Policy struct {
 	// Warnings are what a reviewer must know before committing the policy
 	// (io_uring, SYS_MODULE, LSM-denied syscalls), sorted.
 	Warnings []string
+	// Unverified says why no replay has proved the policy yet ("" once one
+	// has): the override then says so in its head comment, so that files
+	// left by an interrupted run or written with --no-verify are not taken
+	// for proven ones.
+	Unverified string
 }
 
 // Grant is one capability to add and why.
@@ -421,6 +426,16 @@ func (p Policy) SysctlKeys() []string {
 	return keys
 }
 
+// sysctlWarning says that the service's own sysctl writes will fail; ""
+// without sysctls. The override says it at its sysctls: key.
+func sysctlWarning(p Policy) string {
+	keys := p.SysctlKeys()
+	if len(keys) == 0 {
+		return ""
+	}
+	return "sysctls " + strings.Join(keys, ", ") + " are now set by the runtime at start: /proc/sys is read-only without privileged, so the service's own write of them will fail and its start script must tolerate that"
+}
+
 // policyWarnings lists what a reviewer must decide that no trace can.
 func policyWarnings(p Policy) []string {
 	var out []string
@@ -442,8 +457,8 @@ func policyWarnings(p Policy) []string {
 	if found := has("ptrace"); len(found) > 0 {
 		out = append(out, "on hosts with AppArmor the docker-default profile allows ptrace only between processes under docker-default: to trace anything else add `apparmor=unconfined` or a profile of your own to security_opt")
 	}
-	if keys := p.SysctlKeys(); len(keys) > 0 {
-		out = append(out, "sysctls "+strings.Join(keys, ", ")+" are now set by the runtime at start: /proc/sys is read-only without privileged, so the service's own write of them will fail and its start script must tolerate that")
+	if w := sysctlWarning(p); w != "" {
+		out = append(out, w)
 	}
 	for _, g := range p.CapAdd {
 		if g.Capability == "SYS_MODULE" {

@@ -48,6 +48,10 @@ type ServiceReport struct {
 	Recording
 	// Policy summarises the decision.
 	Policy PolicySummary `json:"policy"`
+	// Verified is true only when a replay under the override passed: false
+	// while the replay runs (an interrupted run leaves it so), after a
+	// failed one and with --no-verify. JSON sets it from Verification.
+	Verified bool `json:"verified"`
 	// Verification is the replay's result, when one ran.
 	Verification *Verification `json:"verification,omitempty"`
 	// Minimization is what replays proved unneeded, when minimization ran.
@@ -226,6 +230,7 @@ func normalizeServiceReport(s ServiceReport) ServiceReport {
 	// Start from a copy, so that every field is carried, and replace the
 	// lists that are sorted or trimmed with sorted copies of their own.
 	out := s
+	out.Verified = s.Verification != nil && s.Verification.Passed
 	rec := s.Recording
 	out.Capabilities = make([]CapabilityUse, 0, len(rec.Capabilities))
 	out.Noise = make([]NoiseUse, 0, len(rec.Noise))

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/capprof/capprof/profiler"
+	"github.com/capprof/capprof/profiles"
 )
 
 func TestExitCode(t *testing.T) {
@@ -125,5 +126,28 @@ func TestLibraryWarnings(t *testing.T) {
 	logrus.Info("not shown")
 	if got, want := buf.String(), "capprof: warning: \"yes\" for boolean is not supported by YAML 1.2, please use `true`\n"; got != want {
 		t.Errorf("logged %q, want %q", got, want)
+	}
+}
+
+// The warnings a reviewer must decide on are printed after the summary.
+func TestWriteResultPrintsWarnings(t *testing.T) {
+	var buf bytes.Buffer
+	res := &profiler.Result{
+		Summary: []string{"capabilities   all   1: NET_ADMIN"},
+		Policy:  profiles.Policy{Warnings: []string{"io_uring (io_uring_setup) is allowed"}},
+		Files:   []string{"out/compose.override.yml"},
+	}
+	writeResult(&buf, res)
+	out := buf.String()
+	for _, want := range []string{"capabilities   all   1: NET_ADMIN\n", "review before committing", "  - io_uring (io_uring_setup) is allowed\n", "wrote out/compose.override.yml\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	buf.Reset()
+	res.Policy.Warnings = nil
+	writeResult(&buf, res)
+	if strings.Contains(buf.String(), "review before committing") {
+		t.Errorf("no warnings, and still a review heading:\n%s", buf.String())
 	}
 }

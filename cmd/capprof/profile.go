@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -79,16 +80,28 @@ Example:
 
 // printResult prints the before/after summary and the files written.
 func printResult(cliCtx *cli.Context, res *profiler.Result) {
+	writeResult(cliCtx.App.Writer, res)
+}
+
+// writeResult writes what printResult prints.
+func writeResult(w io.Writer, res *profiler.Result) {
 	if res == nil {
 		return
 	}
-	fmt.Fprintln(cliCtx.App.Writer)
+	fmt.Fprintln(w)
 	for _, line := range res.Summary {
-		fmt.Fprintln(cliCtx.App.Writer, line)
+		fmt.Fprintln(w, line)
 	}
-	fmt.Fprintln(cliCtx.App.Writer)
+	if len(res.Policy.Warnings) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "review before committing (the override's head comment and report.json say it too):")
+		for _, warning := range res.Policy.Warnings {
+			fmt.Fprintf(w, "  - %s\n", warning)
+		}
+	}
+	fmt.Fprintln(w)
 	for _, f := range res.Files {
-		fmt.Fprintf(cliCtx.App.Writer, "wrote %s\n", f)
+		fmt.Fprintf(w, "wrote %s\n", f)
 	}
 }
 
