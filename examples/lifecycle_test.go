@@ -235,3 +235,56 @@ services:
 		t.Errorf("verification = %+v, want passed", v)
 	}
 }
+
+// --no-verify writes a result that says it is unproven, in the override and
+// in the report; a second service profiled into the same directory is
+// refused rather than replacing the first; a read-write bind mount, which
+// the trace run writes into, is named in a warning.
+func TestProfileNoVerifyAndOneServiceADirectory(t *testing.T) {
+	bin := endToEnd(t, "tun")
+	dir := writeProject(t, `
+services:
+  first:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    volumes: ["./data:/data"]
+    entrypoint: ["/bin/sh", "-c", "date > /data/started; trap 'exit 0' TERM; sleep infinity & wait"]
+  second:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    privileged: true
+    entrypoint: ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]
+`)
+	out := filepath.Join(dir, "capprof")
+	compose := filepath.Join(dir, "compose.yml")
+	output, code := runCapprof(t, bin, "profile", "-f", compose, "--service", "first", "--exec", "true", "--no-verify", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, output)
+	}
+	if !strings.Contains(output, "warning: the trace run and every replay mount the host path "+filepath.Join(dir, "data")) {
+		t.Errorf("no warning about the read-write bind mount:\n%s", output)
+	}
+	override, err := os.ReadFile(filepath.Join(out, "compose.override.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(override), "# NOT VERIFIED: written with --no-verify") {
+		t.Errorf("the --no-verify override does not say it is unverified:\n%s", override)
+	}
+	sr := readReport(t, filepath.Join(out, "report.json")).Services[0]
+	if sr.Verified || sr.Verification != nil {
+		t.Errorf("report: verified %v, verification %+v; want false and none", sr.Verified, sr.Verification)
+	}
+	if !strings.Contains(output, "not verified (--no-verify)") {
+		t.Errorf("the summary does not say it is not verified:\n%s", output)
+	}
+
+	output, code = runCapprof(t, bin, "profile", "-f", compose, "--service", "second", "--exec", "true", "--out", out)
+	if code != 2 || !strings.Contains(output, `holds capprof's profile of service "first"`) {
+		t.Errorf("profiling another service into the same --out: exit %d, want 2 and a refusal naming first:\n%s", code, output)
+	}
+	if again, err := os.ReadFile(filepath.Join(out, "compose.override.yml")); err != nil || string(again) != string(override) {
+		t.Errorf("the first service's override changed (err %v)", err)
+	}
+}

@@ -1,6 +1,7 @@
 package profiler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -70,3 +71,25 @@ func (e *LoadError) Error() string {
 }
 
 func (e *LoadError) Unwrap() error { return e.Err }
+
+// persistentMounts lists the service's writable mounts whose data outlives
+// a run: host paths bound read-write and external volumes. capprof removes
+// the volumes its own runs create, so these are the user's data the trace
+// run and the replays write into one after the other.
+func persistentMounts(project *types.Project, svc types.ServiceConfig) []string {
+	var out []string
+	for _, v := range svc.Volumes {
+		if v.ReadOnly {
+			continue
+		}
+		switch v.Type {
+		case types.VolumeTypeBind:
+			out = append(out, "the host path "+v.Source)
+		case types.VolumeTypeVolume:
+			if vol, ok := project.Volumes[v.Source]; ok && bool(vol.External) {
+				out = append(out, "the external volume "+cmp.Or(vol.Name, v.Source))
+			}
+		}
+	}
+	return out
+}

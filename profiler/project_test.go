@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -121,5 +122,42 @@ services:
 	got := strings.Join(privilegedClosure(project, app), ",")
 	if got != "app,db" {
 		t.Errorf("privilegedClosure = %s, want app,db", got)
+	}
+}
+
+// The user's data a trace run writes and a replay then reads: read-write
+// host paths and external volumes, not capprof's own volumes or read-only
+// mounts.
+func TestPersistentMounts(t *testing.T) {
+	dir := t.TempDir()
+	file := writeCompose(t, dir, "compose.yml", `
+services:
+  app:
+    image: busybox
+    volumes:
+      - ./data:/data
+      - ./conf:/conf:ro
+      - ext:/ext
+      - scratch:/scratch
+      - type: volume
+        source: named
+        target: /named
+    tmpfs: [/tmp]
+volumes:
+  ext:
+    external: true
+    name: shared-data
+  scratch: {}
+  named:
+    external: true
+`)
+	project, err := LoadProject(context.Background(), []string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := persistentMounts(project, project.Services["app"])
+	want := []string{"the host path " + filepath.Join(dir, "data"), "the external volume shared-data", "the external volume named"}
+	if !slices.Equal(got, want) {
+		t.Errorf("persistentMounts = %q, want %q", got, want)
 	}
 }

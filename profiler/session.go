@@ -70,6 +70,9 @@ func newSession(ctx context.Context, files []string, service string, w Workload,
 	if outWarning != "" {
 		fmt.Fprintf(progress, "capprof: warning: %s\n", outWarning)
 	}
+	if kept := persistentMounts(project, svc); len(kept) > 0 {
+		fmt.Fprintf(progress, "capprof: warning: the trace run and every replay mount %s as they are: what the service writes there stays, and each run starts from what the last one left\n", strings.Join(kept, ", "))
+	}
 	if err := requireRoot(); err != nil {
 		return nil, err
 	}
