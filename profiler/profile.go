@@ -67,7 +67,11 @@ func Profile(ctx context.Context, opts Options) (*Result, error) {
 	defer p.Close()
 	p.announceEmulation()
 
-	traceFiles, err := p.emulationFiles("trace.override.yml", p.emulated)
+	// Whether or not privileged mode is emulated, the traced service starts
+	// from the kernel's defaults of what a container inherits from the
+	// host, so that its own writes show.
+	ownNet, _ := sysctlScopes(p.svc.NetworkMode, p.svc.Ipc)
+	traceFiles, err := p.emulationFiles("trace.override.yml", p.emulated, traceSysctls(p.svc.Sysctls, ownNet))
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +151,14 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		return nil, err
 	}
 	sr := profiles.ServiceReport{Recording: rec, Invocation: p.invocation()}
+	// The report is written with the override, before any replay, so that
+	// an interrupted replay leaves files that agree they are unverified
+	// (capprof minimize overwrites a verified one).
+	sr.Policy = policy.Summary()
+	sr.Policy.ArchProfile = archProfile
+	if _, err := p.writeReport(sr); err != nil {
+		return nil, err
+	}
 	var tolerate map[string]bool
 	if minimize {
 		var m *profiles.Minimization
@@ -159,13 +171,11 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		if archProfile, err = p.writeArtifacts(policy, rec.Arch); err != nil {
 			return nil, err
 		}
-	}
-	sr.Policy = policy.Summary()
-	sr.Policy.ArchProfile = archProfile
-	// The report is written before the replay too, so that an interrupted
-	// replay leaves files that say they are unverified.
-	if _, err := p.writeReport(sr); err != nil {
-		return nil, err
+		sr.Policy = policy.Summary()
+		sr.Policy.ArchProfile = archProfile
+		if _, err := p.writeReport(sr); err != nil {
+			return nil, err
+		}
 	}
 	var verifyErr error
 	if !skipVerify {
@@ -198,7 +208,7 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		Report:  report,
 		Policy:  policy,
 		Files:   files,
-		Summary: summaryLines(p.tp, len(p.emulated) > 0, policy, archProfile, sr.Verification, sr.Minimization),
+		Summary: summaryLines(p.before(), policy, archProfile, sr.Verification, sr.Minimization),
 	}, verifyErr
 }
 
@@ -283,11 +293,43 @@ func privilegedClosure(project *types.Project, svc types.ServiceConfig) []string
 }
 
 // summaryLines is the before/after table printed at the end.
-func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, ap *profiles.ArchProfile, v *profiles.Verification, m *profiles.Minimization) []string {
-	before := "privileged"
-	if emulated {
-		before = "privileged (emulated)"
+// beforeColumn is the summary's first column: what the service ran with
+// in its compose file.
+type beforeColumn struct {
+	heading, capabilities, devices, syscalls string
+}
+
+// before describes how the service is written: privileged (or its
+// emulation), or what it asked for when it is not privileged.
+func (p *profiler) before() beforeColumn {
+	if !p.svc.Privileged {
+		syscalls := "Docker's default seccomp"
+		for _, o := range p.svc.SecurityOpt {
+			if o == "seccomp=unconfined" || o == "seccomp:unconfined" {
+				syscalls = "all (seccomp unconfined)"
+			}
+		}
+		return beforeColumn{
+			heading:      "as written (not privileged)",
+			capabilities: fmt.Sprintf("defaults, %d added, %d dropped", len(p.svc.CapAdd), len(p.svc.CapDrop)),
+			devices:      fmt.Sprintf("%d mapped", len(p.svc.Devices)),
+			syscalls:     syscalls,
+		}
 	}
+	heading := "privileged"
+	if slices.Contains(p.emulated, p.service) {
+		heading = "privileged (emulated)"
+	}
+	return beforeColumn{
+		heading:      heading,
+		capabilities: fmt.Sprintf("all (%d granted on this host)", len(p.tp.Capabilities)),
+		devices:      fmt.Sprintf("all host devices (%d)", len(p.tp.Devices)),
+		syscalls:     "all (seccomp unconfined)",
+	}
+}
+
+func summaryLines(b beforeColumn, policy profiles.Policy, ap *profiles.ArchProfile, v *profiles.Verification, m *profiles.Minimization) []string {
+	before := b.heading
 	caps := make([]string, 0, len(policy.CapAdd))
 	for _, g := range policy.CapAdd {
 		caps = append(caps, g.Capability)
@@ -311,9 +353,9 @@ func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, ap *
 	}
 	lines := []string{
 		fmt.Sprintf("%-14s %-36s %s", "", before, "least privilege"),
-		fmt.Sprintf("%-14s %-36s %s", "capabilities", fmt.Sprintf("all (%d granted on this host)", len(tp.Capabilities)), list(caps)),
-		fmt.Sprintf("%-14s %-36s %s", "devices", fmt.Sprintf("all host devices (%d)", len(tp.Devices)), list(devs)),
-		fmt.Sprintf("%-14s %-36s %s", "syscalls", "all (seccomp unconfined)", fmt.Sprintf("%d allowed, %d answered ENOSYS", len(policy.Syscalls), len(policy.NoSys))),
+		fmt.Sprintf("%-14s %-36s %s", "capabilities", b.capabilities, list(caps)),
+		fmt.Sprintf("%-14s %-36s %s", "devices", b.devices, list(devs)),
+		fmt.Sprintf("%-14s %-36s %s", "syscalls", b.syscalls, fmt.Sprintf("%d allowed, %d answered ENOSYS", len(policy.Syscalls), len(policy.NoSys))),
 		fmt.Sprintf("%-14s %-36s %s", "new privs", "allowed", nnpSummary(policy)),
 	}
 	if m != nil {
@@ -321,7 +363,7 @@ func summaryLines(tp TracePrivilege, emulated bool, policy profiles.Policy, ap *
 		for _, r := range m.Removed {
 			removed = append(removed, r.Grant)
 		}
-		lines = append(lines, fmt.Sprintf("%-14s %-36s %s", "minimized", fmt.Sprintf("%d replays", m.Replays), "removed "+list(removed)))
+		lines = append(lines, fmt.Sprintf("%-14s %-36s %s", "minimized", count(m.Replays, "replay", "replays"), "removed "+list(removed)))
 	}
 	if ap != nil {
 		lines = append(lines, fmt.Sprintf("%-14s %-36s %s", "syscalls "+ap.To, "translated from "+ap.From+", not verified",

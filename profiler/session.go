@@ -41,6 +41,9 @@ type profiler struct {
 	traceEnd *runOutcome
 	// nnp is the caller's no-new-privileges choice; nil decides from the trace run.
 	nnp *bool
+	// wroteOnce says the progress has named the files written: they are
+	// rewritten after minimization and the replay, and named once.
+	wroteOnce bool
 	// arch is the architecture a second seccomp profile is translated to
 	// (--arch); empty when it is the recording's.
 	arch string
@@ -131,9 +134,10 @@ func (p *profiler) Close() {
 
 // emulationFiles returns the compose files of a run: the user's, then the
 // removal of fixed container names, then the emulation of privileged mode
-// for the named services (when this host needs it), then extra (the
-// generated override of a replay).
-func (p *profiler) emulationFiles(name string, services []string, extra ...string) ([]string, error) {
+// for the named services (when this host needs it) and the sysctls the
+// traced service starts with (the trace run's, see traceSysctls), then
+// extra (the generated override of a replay).
+func (p *profiler) emulationFiles(name string, services []string, sysctls map[string]string, extra ...string) ([]string, error) {
 	files := append([]string(nil), p.project.ComposeFiles...)
 	var named []string
 	for _, s := range p.project.Services {
@@ -152,9 +156,8 @@ func (p *profiler) emulationFiles(name string, services []string, extra ...strin
 		}
 		files = append(files, path)
 	}
-	if len(services) > 0 {
-		ownNet, _ := sysctlScopes(p.svc.NetworkMode, p.svc.Ipc)
-		y, err := traceOverride(services, p.tp, p.service, traceSysctls(p.svc.Sysctls, ownNet))
+	if len(services) > 0 || len(sysctls) > 0 {
+		y, err := traceOverride(services, p.tp, p.service, sysctls)
 		if err != nil {
 			return nil, err
 		}
@@ -253,14 +256,20 @@ func (p *profiler) writeArtifacts(policy profiles.Policy, arch string) (*profile
 	if err := writeFile(p.out.seccomp, js); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(p.progress, "capprof: wrote %s and %s\n", p.out.override, p.out.seccomp)
+	announce := !p.wroteOnce
+	p.wroteOnce = true
+	if announce {
+		fmt.Fprintf(p.progress, "capprof: wrote %s and %s (not verified yet)\n", p.out.override, p.out.seccomp)
+	}
 	if translatedJS == nil {
 		return nil, nil
 	}
 	if err := writeFile(p.out.archSeccomp, translatedJS); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(p.progress, "capprof: wrote %s, translated to %s (a replay runs on %s only: not verified)\n", p.out.archSeccomp, p.arch, arch)
+	if announce {
+		fmt.Fprintf(p.progress, "capprof: wrote %s, translated to %s (a replay runs on %s only: not verified)\n", p.out.archSeccomp, p.arch, arch)
+	}
 	return translated.ArchProfile(), nil
 }
 

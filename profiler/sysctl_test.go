@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/capprof/capprof/internal/testutil"
 	"github.com/capprof/capprof/profiles"
 )
@@ -213,6 +215,17 @@ func TestTraceSysctls(t *testing.T) {
 	if n := strings.Count(string(y), "sysctls:"); n != 1 || !strings.Contains(string(y), "net.ipv4.ip_forward: \"0\"") {
 		t.Errorf("trace override sets sysctls %d times, want once for svc:\n%s", n, y)
 	}
+	// A traced service that is not privileged (nothing to emulate, or a
+	// host that starts privileged containers) still starts from them.
+	y, err = traceOverride(nil, TracePrivilege{}, "svc", map[string]string{"net.ipv4.ip_forward": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := loadOverrideOver(t, "services:\n  svc:\n    image: busybox\n    cap_add: [NET_ADMIN]\n", y)
+	svc := project.Services["svc"]
+	if svc.Sysctls["net.ipv4.ip_forward"] != "0" || svc.Privileged || !slices.Equal(svc.CapAdd, []string{"NET_ADMIN"}) {
+		t.Errorf("merged traced service = sysctls %v, privileged %v, cap_add %v; want ip_forward 0 and the rest as written\n%s", svc.Sysctls, svc.Privileged, svc.CapAdd, y)
+	}
 }
 
 func TestSysctlScopes(t *testing.T) {
@@ -355,4 +368,17 @@ func TestSettleSysctls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadOverrideOver loads base then override as compose would.
+func loadOverrideOver(t *testing.T, base string, override []byte) *types.Project {
+	t.Helper()
+	dir := t.TempDir()
+	b := writeCompose(t, dir, "compose.yml", base)
+	o := writeCompose(t, dir, "trace.yml", string(override))
+	project, err := LoadProject(context.Background(), []string{b, o})
+	if err != nil {
+		t.Fatalf("compose-go rejects the override: %v\n%s", err, override)
+	}
+	return project
 }

@@ -3,6 +3,8 @@ package profiler
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -31,6 +33,12 @@ func traceOverride(services []string, tp TracePrivilege, traced string, sysctls 
 		devices = append(devices, fmt.Sprintf("%s:%s:rwm", d.Path, d.Path))
 	}
 	svcs := mapping()
+	if !slices.Contains(sorted, traced) && len(sysctls) > 0 {
+		// Not privileged in the compose file: only the sysctls.
+		svc := mapping()
+		appendPair(svc, "sysctls", sysctlMapping(sysctls))
+		appendPair(svcs, traced, svc)
+	}
 	for _, name := range sorted {
 		svc := mapping()
 		appendPair(svc, "privileged", scalar("false", "!!bool"))
@@ -40,23 +48,26 @@ func traceOverride(services []string, tp TracePrivilege, traced string, sysctls 
 		appendPair(svc, "devices", sequence("!override", devices))
 		appendPair(svc, "device_cgroup_rules", sequence("!override", []string{"a *:* rwm"}))
 		if name == traced && len(sysctls) > 0 {
-			m := mapping()
-			keys := make([]string, 0, len(sysctls))
-			for k := range sysctls {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				appendPair(m, k, scalar(sysctls[k], "!!str"))
-			}
-			appendPair(svc, "sysctls", m)
+			appendPair(svc, "sysctls", sysctlMapping(sysctls))
 		}
 		appendPair(svcs, name, svc)
 	}
 	root := mapping()
 	root.HeadComment = "Trace run written by capprof: privileged mode emulated with what this host can give."
+	if len(sorted) == 0 {
+		root.HeadComment = "Trace run written by capprof: the sysctls the traced service starts from."
+	}
 	appendPair(root, "services", svcs)
 	return encodeOverride(root, "trace override")
+}
+
+// sysctlMapping renders sysctls as a mapping sorted by key.
+func sysctlMapping(sysctls map[string]string) *yaml.Node {
+	m := mapping()
+	for _, k := range slices.Sorted(maps.Keys(sysctls)) {
+		appendPair(m, k, scalar(sysctls[k], "!!str"))
+	}
+	return m
 }
 
 // encodeOverride renders a compose file's root mapping with two-space indents.

@@ -18,7 +18,7 @@ import (
 // tolerate names capabilities (kernel names) whose denials are expected:
 // those the policy leaves out because minimization proved them unneeded.
 func (p *profiler) verify(ctx context.Context, trace profiles.Recording, policy profiles.Policy, overridePath string, tolerate map[string]bool) (*profiles.Verification, error) {
-	files, err := p.emulationFiles("replay-deps.override.yml", p.dependencies(), overridePath)
+	files, err := p.emulationFiles("replay-deps.override.yml", p.dependencies(), nil, overridePath)
 	if err != nil {
 		return nil, err
 	}
