@@ -68,6 +68,9 @@ func TestProfileUsageErrors(t *testing.T) {
 		{"missing file", []string{"-f", filepath.Join(dir, "missing.yml"), "--service", "web", "--out", dir}, "missing.yml"},
 		{"unknown service", []string{"-f", good, "--service", "db", "--out", dir}, `unknown service "db"`},
 		{"bad duration", []string{"-f", good, "--service", "web", "--out", dir, "--timeout", "banana"}, "banana"},
+		{"negative duration", []string{"-f", good, "--service", "web", "--out", dir, "--duration", "-3s"}, "--duration -3s"},
+		{"zero timeout", []string{"-f", good, "--service", "web", "--out", dir, "--timeout", "0s"}, "--timeout 0s"},
+		{"negative startup grace", []string{"-f", good, "--service", "web", "--out", dir, "--startup-grace", "-1s"}, "--startup-grace -1s"},
 		{"empty out", []string{"-f", good, "--service", "web", "--out", ""}, "pass --out"},
 		{"out is a file", []string{"-f", good, "--service", "web", "--out", good}, "cannot create"},
 	}

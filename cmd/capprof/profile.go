@@ -24,8 +24,8 @@ the seccomp profile translated to that architecture's system call names; no repl
 
 Example:
    capprof profile -f examples/tun/compose.yml --service tun \
-       --exec 'ip -o addr show dev tun0 | grep -q 192.0.2.1' --out out/tun
-   docker compose -f examples/tun/compose.yml -f out/tun/compose.override.yml up -d`,
+       --exec 'ip -o addr show dev tun0 | grep -q 192.0.2.1' --out examples/tun/capprof
+   docker compose -f examples/tun/compose.yml -f examples/tun/capprof/compose.override.yml up -d`,
 	Flags: []cli.Flag{
 		&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "compose `FILE` (repeat to merge several, as with docker compose)", EnvVars: []string{"CAPPROF_FILE"}},
 		&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the `NAME` of the service to profile", EnvVars: []string{"CAPPROF_SERVICE"}},
@@ -52,6 +52,11 @@ Example:
 		}
 		if _, err := profiler.ParseArch(cliCtx.String("arch")); err != nil {
 			return usageError{err}
+		}
+		for _, name := range []string{"duration", "timeout", "startup-grace"} {
+			if d := cliCtx.Duration(name); d < 0 || (d == 0 && name == "timeout") {
+				return usageError{fmt.Errorf("--%s %s: want a duration above 0 (such as 30s)", name, d)}
+			}
 		}
 		res, err := profiler.Profile(cliCtx.Context, profiler.Options{
 			ComposeFiles: cliCtx.StringSlice("file"),
