@@ -192,6 +192,10 @@ func tolerateUnsetVariables(o *loader.Options) {
 		casts[path] = zeroWhenEmpty(cast)
 	}
 	casts[tree.NewPath("services", tree.PathMatchAll, "volumes", tree.PathMatchList)] = anonymousWhenSourceless
+	// An image named by an unset variable would leave the service with
+	// neither image nor build, which compose refuses: the audit reads
+	// everything else of it all the same.
+	casts[tree.NewPath("services", tree.PathMatchAll, "image")] = placeholderImageWhenEmpty
 	// compose-go casts build.privileged nowhere: it decodes the boolean
 	// itself, and an unset variable there would fail the load.
 	if toBool, ok := casts[tree.NewPath("services", tree.PathMatchAll, "privileged")]; ok {
@@ -249,6 +253,17 @@ func anonymousWhenSourceless(value string) (any, error) {
 		return value, nil // compose's own error says what is wrong
 	}
 	return map[string]any{"type": types.VolumeTypeVolume, "target": v.Target, "read_only": v.ReadOnly}, nil
+}
+
+// unsetImage stands for an image named by an unset variable.
+const unsetImage = "capprof-audit/unset-image"
+
+// placeholderImageWhenEmpty loads an empty image as unsetImage.
+func placeholderImageWhenEmpty(value string) (any, error) {
+	if value == "" {
+		return unsetImage, nil
+	}
+	return value, nil
 }
 
 // zeroStringWhenEmpty loads an empty size or limit as 0 (no limit) and

@@ -434,3 +434,32 @@ services:
 		},
 	})
 }
+
+// An image named by an unset or required variable (${REGISTRY:?}/app is
+// common where CI lacks the variable) does not stop the audit.
+func TestImageFromUnsetVariable(t *testing.T) {
+	runRuleCases(t, []string{"privileged"}, []ruleCase{
+		{
+			name: "required, unset and prefixed images",
+			files: map[string]string{"compose.yml": `
+services:
+  a:
+    image: ${IMG:?set IMG}
+    privileged: true
+  b:
+    image: ${REG:?need}/alpine:3
+    privileged: true
+  c:
+    image: ${IMG2}
+`},
+			want: []string{"privileged@compose.yml:4", "privileged@compose.yml:7"},
+			check: func(t *testing.T, found []Finding) {
+				for _, f := range found {
+					if strings.Contains(f.Message, unsetImage) {
+						t.Errorf("the placeholder image shows in a finding: %s", f.Message)
+					}
+				}
+			},
+		},
+	})
+}
