@@ -288,3 +288,39 @@ services:
 		t.Errorf("the first service's override changed (err %v)", err)
 	}
 }
+
+// A service that is not privileged in its compose file runs its trace with
+// what it asked for, and starts from the kernel's default ip_forward all
+// the same: Docker's forwarding on the host is no change of the service's.
+func TestProfileNotPrivilegedService(t *testing.T) {
+	bin := endToEnd(t, "tun")
+	dir := writeProject(t, `
+services:
+  plain:
+    image: capprof-example/tun:latest
+    pull_policy: never
+    cap_add: [NET_ADMIN]
+    devices: ["/dev/net/tun:/dev/net/tun"]
+`)
+	out := filepath.Join(dir, "capprof")
+	output, code := runCapprof(t, bin, "profile", "-f", filepath.Join(dir, "compose.yml"), "--service", "plain",
+		"--exec", "timeout 10 sh -c 'until ip -o addr show dev tun0 | grep -q 192.0.2.1; do sleep 0.2; done'", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, output)
+	}
+	sr := readReport(t, filepath.Join(out, "report.json")).Services[0]
+	if got := grantNames(sr.Policy); got != "NET_ADMIN" {
+		t.Errorf("cap_add = %s, want NET_ADMIN\n%s", got, output)
+	}
+	if len(sr.Policy.Sysctls) != 0 || len(sr.Sysctls) != 0 {
+		t.Errorf("sysctls = %v (changes %+v), want none: the service writes no sysctl\n%s", sr.Policy.Sysctls, sr.Sysctls, output)
+	}
+	if !sr.Verified {
+		t.Errorf("not verified: %+v", sr.Verification)
+	}
+	// The summary compares with what the service asked for, not with
+	// privileged mode.
+	if !strings.Contains(output, "as written (not privileged)") || !strings.Contains(output, "defaults, 1 added, 0 dropped") || strings.Contains(output, "privileged (emulated)") {
+		t.Errorf("the summary does not describe the service as written:\n%s", output)
+	}
+}
