@@ -78,7 +78,7 @@ func (p *profiler) minimize(ctx context.Context, rec profiles.Recording, policy 
 	for _, d := range policy.Devices {
 		items = append(items, d.HostPath)
 	}
-	fmt.Fprintf(p.progress, "capprof: minimizing %d grants by replay\n", len(items))
+	fmt.Fprintf(p.progress, "capprof: minimizing %s by replay\n", count(len(items), "grant", "grants"))
 	needed, trials, err := minimizeGrants(items, func(keep []string) (bool, string, error) {
 		return replay(policy.Restrict(keep), without(items, keep), nil)
 	})
