@@ -101,66 +101,85 @@ func TestProfileFailures(t *testing.T) {
 	}
 }
 
-// Ctrl-C during the trace run removes everything the run created.
+// Ctrl-C during the trace run removes everything the run created: sent to
+// capprof alone, and twice to its whole process group as a terminal does,
+// the second reaching docker compose while capprof cleans up.
 func TestProfileInterruptCleansUp(t *testing.T) {
 	bin := endToEnd(t, "tun")
-	cmd := exec.Command(bin, "profile", "-f", filepath.Join("tun", "compose.yml"), "--service", "tun",
-		"--duration", "2m", "--out", t.TempDir())
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	observing := make(chan struct{})
-	var (
-		mu  sync.Mutex
-		log bytes.Buffer
-	)
-	logText := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return log.String()
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signaled := false
-		for sc.Scan() {
-			mu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-			if !signaled && strings.Contains(sc.Text(), "observing for") {
-				signaled = true
-				close(observing)
+	for _, tc := range []struct {
+		name  string
+		group bool
+	}{{"once to capprof", false}, {"twice to the process group", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, "profile", "-f", filepath.Join("tun", "compose.yml"), "--service", "tun",
+				"--duration", "2m", "--out", t.TempDir())
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}()
-	select {
-	case <-observing:
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatalf("the trace run never started observing:\n%s", logText())
-	}
-	if left := leftovers(t, logText()); left == "" {
-		t.Fatal("no trace container is running before the interrupt: the test proves nothing")
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(90 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("capprof did not stop within 90s of Ctrl-C")
-	}
-	if got := exitCode(err); got != 130 {
-		t.Errorf("an interrupted profile exited %d, want 130", got)
-	}
-	if left := leftovers(t, logText()); left != "" {
-		t.Errorf("left running after Ctrl-C: %s\n%s", left, logText())
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			observing := make(chan struct{})
+			var (
+				mu  sync.Mutex
+				log bytes.Buffer
+			)
+			logText := func() string {
+				mu.Lock()
+				defer mu.Unlock()
+				return log.String()
+			}
+			go func() {
+				sc := bufio.NewScanner(stderr)
+				signaled := false
+				for sc.Scan() {
+					mu.Lock()
+					log.WriteString(sc.Text() + "\n")
+					mu.Unlock()
+					if !signaled && strings.Contains(sc.Text(), "observing for") {
+						signaled = true
+						close(observing)
+					}
+				}
+			}()
+			select {
+			case <-observing:
+			case <-time.After(2 * time.Minute):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				t.Fatalf("the trace run never started observing:\n%s", logText())
+			}
+			if left := leftovers(t, logText()); left == "" {
+				t.Fatal("no trace container is running before the interrupt: the test proves nothing")
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			if tc.group {
+				if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(300 * time.Millisecond)
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			} else if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err = <-done:
+			case <-time.After(90 * time.Second):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				t.Fatal("capprof did not stop within 90s of Ctrl-C")
+			}
+			if got := exitCode(err); got != 130 {
+				t.Errorf("an interrupted profile exited %d, want 130:\n%s", got, logText())
+			}
+			if strings.Contains(logText(), "warning: cleaning up") {
+				t.Errorf("the clean-up was interrupted:\n%s", logText())
+			}
+			if left := leftovers(t, logText()); left != "" {
+				t.Errorf("left running after Ctrl-C: %s\n%s", left, logText())
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,7 +34,11 @@ func (c *composeRun) command(ctx context.Context, args ...string) *exec.Cmd {
 // run runs one compose command and returns its combined output; on failure the
 // error carries the output's tail.
 func (c *composeRun) run(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := c.command(ctx, args...)
+	return c.runCmd(c.command(ctx, args...), args)
+}
+
+// runCmd runs a command made by command; args name it in errors.
+func (c *composeRun) runCmd(cmd *exec.Cmd, args []string) ([]byte, error) {
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -50,11 +55,18 @@ func (c *composeRun) up(ctx context.Context, service string) error {
 }
 
 // down removes every container, network and volume of the project. It runs
-// with its own deadline so that it also cleans up after Ctrl-C.
+// with its own deadline so that it also cleans up after Ctrl-C, and in its
+// own process group, so that a second Ctrl-C at the terminal, which reaches
+// capprof's whole group, does not stop the clean-up half way.
 func (c *composeRun) down() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := c.run(ctx, "down", "--volumes", "--remove-orphans", "--timeout", "5")
+	args := []string{"down", "--volumes", "--remove-orphans", "--timeout", "5"}
+	cmd := c.command(ctx, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// At the deadline the whole group goes: docker runs compose as a child.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	_, err := c.runCmd(cmd, args)
 	return err
 }
 
