@@ -259,7 +259,7 @@ func (p *profiler) writeArtifacts(policy profiles.Policy, arch string) (*profile
 	announce := !p.wroteOnce
 	p.wroteOnce = true
 	if announce {
-		fmt.Fprintf(p.progress, "capprof: wrote %s and %s (not verified yet)\n", p.out.override, p.out.seccomp)
+		fmt.Fprintf(p.progress, "capprof: wrote %s, %s and %s\n", p.out.override, p.out.seccomp, p.out.report)
 	}
 	if translatedJS == nil {
 		return nil, nil

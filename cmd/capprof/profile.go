@@ -54,8 +54,12 @@ Example:
 			return usageError{err}
 		}
 		for _, name := range []string{"duration", "timeout", "startup-grace"} {
-			if d := cliCtx.Duration(name); d < 0 || (d == 0 && name == "timeout") {
-				return usageError{fmt.Errorf("--%s %s: want a duration above 0 (such as 30s)", name, d)}
+			d := cliCtx.Duration(name)
+			if name == "timeout" && d <= 0 {
+				return usageError{fmt.Errorf("--timeout %s: want a duration above 0 (such as 2m)", d)}
+			}
+			if d < 0 {
+				return usageError{fmt.Errorf("--%s %s: want 0 or a positive duration (such as 30s)", name, d)}
 			}
 		}
 		res, err := profiler.Profile(cliCtx.Context, profiler.Options{
