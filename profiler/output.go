@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/capprof/capprof/profiles"
@@ -107,8 +106,8 @@ func (o outputPaths) checkOwnership() error {
 		if !strings.HasPrefix(first, "# "+profiles.GeneratedMark) {
 			return fmt.Errorf("%w: %s exists and was not written by capprof: move it or choose another --out", ErrOutput, o.override)
 		}
-		if m := overrideServiceRE.FindStringSubmatch(first); m != nil && m[1] != o.service {
-			return o.otherService(m[1])
+		if service, ok := profiles.OverrideService(first); ok && service != o.service {
+			return o.otherService(service)
 		}
 	}
 	ours := false
@@ -136,9 +135,6 @@ func (o outputPaths) checkOwnership() error {
 	}
 	return nil
 }
-
-// overrideServiceRE reads the service from an override's first line.
-var overrideServiceRE = regexp.MustCompile(`from a trace run of service "([^"]*)"`)
 
 // otherService is the error for an output directory that holds the profile
 // of another service.

@@ -254,3 +254,25 @@ func TestComposeOverrideHostileProgramName(t *testing.T) {
 		t.Errorf("program name changed the override:\n%s", out)
 	}
 }
+
+// OverrideService reads back the service the first line names, and nothing
+// from a first line capprof did not write that way.
+func TestOverrideService(t *testing.T) {
+	p, err := NewPolicy(emptyRecording(), PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.ComposeOverride()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	if got, ok := OverrideService(first); !ok || got != "idle" {
+		t.Errorf("OverrideService(%q) = %q, %v; want idle", first, got, ok)
+	}
+	for _, line := range []string{"services:", "# my own override", "# " + GeneratedMark + " from a trace run of service idle"} {
+		if got, ok := OverrideService(line); ok {
+			t.Errorf("OverrideService(%q) = %q, want none", line, got)
+		}
+	}
+}
