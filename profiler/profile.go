@@ -151,12 +151,16 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		return nil, err
 	}
 	sr := profiles.ServiceReport{Recording: rec, Invocation: p.invocation()}
-	// The report is written with the override, before any replay, so that
-	// an interrupted replay leaves files that agree they are unverified
-	// (capprof minimize overwrites a verified one).
-	sr.Policy = policy.Summary()
-	sr.Policy.ArchProfile = archProfile
-	if _, err := p.writeReport(sr); err != nil {
+	// The report is written with each unverified override, before any
+	// replay, so that an interrupted replay leaves files that agree they
+	// are unverified (capprof minimize overwrites a verified one).
+	writeUnverifiedReport := func() error {
+		sr.Policy = policy.Summary()
+		sr.Policy.ArchProfile = archProfile
+		_, err := p.writeReport(sr)
+		return err
+	}
+	if err := writeUnverifiedReport(); err != nil {
 		return nil, err
 	}
 	var tolerate map[string]bool
@@ -171,9 +175,7 @@ func (p *profiler) finish(ctx context.Context, rec profiles.Recording, minimize,
 		if archProfile, err = p.writeArtifacts(policy, rec.Arch); err != nil {
 			return nil, err
 		}
-		sr.Policy = policy.Summary()
-		sr.Policy.ArchProfile = archProfile
-		if _, err := p.writeReport(sr); err != nil {
+		if err := writeUnverifiedReport(); err != nil {
 			return nil, err
 		}
 	}

@@ -53,12 +53,11 @@ Example:
 		if _, err := profiler.ParseArch(cliCtx.String("arch")); err != nil {
 			return usageError{err}
 		}
-		for _, name := range []string{"duration", "timeout", "startup-grace"} {
-			d := cliCtx.Duration(name)
-			if name == "timeout" && d <= 0 {
-				return usageError{fmt.Errorf("--timeout %s: want a duration above 0 (such as 2m)", d)}
-			}
-			if d < 0 {
+		if d := cliCtx.Duration("timeout"); d <= 0 {
+			return usageError{fmt.Errorf("--timeout %s: want a duration above 0 (such as 2m)", d)}
+		}
+		for _, name := range []string{"duration", "startup-grace"} {
+			if d := cliCtx.Duration(name); d < 0 {
 				return usageError{fmt.Errorf("--%s %s: want 0 or a positive duration (such as 30s)", name, d)}
 			}
 		}
